@@ -1,0 +1,31 @@
+"""Fusion: one prompt, a panel of models with web tools, one judged answer.
+
+The public face is small and imported lazily, so `fusion --help` and
+`import fusion` stay fast: `fuse`, `build_graph`, `FusionResult`, `Context`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fusion.api import fuse
+    from fusion.graph.builder import build_graph
+    from fusion.graph.context import Context
+    from fusion.result import FusionResult
+
+__all__ = ["Context", "FusionResult", "build_graph", "fuse"]
+
+_LAZY = {
+    "fuse": "fusion.api",
+    "build_graph": "fusion.graph.builder",
+    "Context": "fusion.graph.context",
+    "FusionResult": "fusion.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'fusion' has no attribute {name!r}")

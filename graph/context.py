@@ -1,0 +1,119 @@
+"""Run configuration: the `Context` every node reads through `Runtime[Context]`.
+
+Studio draws its configuration form from this dataclass, so each field carries a
+description and a default. Nothing secret lives here: API keys are read from the
+environment when a model or tool is built, never stored in context or state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MAX_PANEL = 8
+MAX_TOOL_CALLS_LIMIT = 16
+
+JudgeMethod = Literal["function_calling", "json_schema", "json_mode"]
+SearchDepth = Literal["basic", "advanced"]
+SearchTopic = Literal["general", "news", "finance"]
+
+
+@dataclass(kw_only=True)
+class Context:
+    """How one fused run is configured (presets, panel, judge, tools, limits)."""
+
+    preset: str | None = field(
+        default=None,
+        metadata={
+            "description": "Preset to start from (`quality`, `budget` or one from your "
+            "config file). Its panel and judge apply unless `panel` or `judge` is set. "
+            "Empty means the default preset."
+        },
+    )
+    panel: list[str] = field(
+        default_factory=list,
+        metadata={
+            "description": "Panel model IDs (1 to 8, OpenRouter style `vendor/model`). "
+            "Empty means the preset's panel."
+        },
+    )
+    judge: str | None = field(
+        default=None,
+        metadata={"description": "Judge model ID. Empty means the preset's judge."},
+    )
+    web: bool = field(
+        default=True,
+        metadata={"description": "Offer panelists the web_search and web_fetch tools."},
+    )
+    max_tool_calls: int = field(
+        default=8,
+        metadata={
+            "description": "Tool calls each panelist may make before it must answer "
+            f"(0 to {MAX_TOOL_CALLS_LIMIT})."
+        },
+    )
+    temperature: float | None = field(
+        default=None,
+        metadata={
+            "description": "Sampling temperature for the panel. Empty keeps each "
+            "model's default. The judge always runs at 0."
+        },
+    )
+    max_completion_tokens: int | None = field(
+        default=None,
+        metadata={"description": "Cap on each panelist's completion tokens. Empty: no cap."},
+    )
+    judge_max_completion_tokens: int | None = field(
+        default=None,
+        metadata={"description": "Cap on the judge's completion tokens. Empty: no cap."},
+    )
+    judge_method: JudgeMethod | None = field(
+        default=None,
+        metadata={
+            "description": "How the judge is asked for structured output: "
+            "`function_calling` (most widely supported), `json_schema` or `json_mode`. "
+            "Empty uses the model's setting from the config file, else function_calling."
+        },
+    )
+    search_max_results: int = field(
+        default=5,
+        metadata={"description": "Results per web_search call (1 to 20)."},
+    )
+    search_depth: SearchDepth = field(
+        default="basic",
+        metadata={"description": "Tavily search depth: `basic` or `advanced`."},
+    )
+    search_topic: SearchTopic = field(
+        default="general",
+        metadata={"description": "Tavily search topic: `general`, `news` or `finance`."},
+    )
+    fetch_max_chars: int = field(
+        default=20_000,
+        metadata={"description": "Characters of page text a web_fetch returns at most."},
+    )
+    deadline_s: float | None = field(
+        default=None,
+        metadata={
+            "description": "Seconds the panel may take. Panelists still running then are "
+            "cut and reported as `timeout`. Empty: wait for every panelist."
+        },
+    )
+    quorum: int = field(
+        default=1,
+        metadata={"description": "Drafts needed for the judge to run (1 to the panel size)."},
+    )
+    budget_usd: float | None = field(
+        default=None,
+        metadata={"description": "Refuse runs whose estimated cost exceeds this. Empty: none."},
+    )
+    fallback_judge: str | None = field(
+        default=None,
+        metadata={"description": "Judge to try when the judge fails. Empty: the preset's."},
+    )
+    seed: int | None = field(
+        default=None,
+        metadata={
+            "description": "Seed for the order in which drafts are shown to the judge. "
+            "Empty: a fresh shuffle each run."
+        },
+    )

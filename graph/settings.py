@@ -1,0 +1,127 @@
+"""User configuration: presets, per-model providers and prices, from TOML files.
+
+The shipped `presets.toml` is read first; the user's file (`FUSION_CONFIG`, else
+`~/.config/fusion/config.toml`) is layered on top, so a user can add presets,
+route a model to another provider, or price a model. Files are read once per
+process (per path), never inside a running node, so the event loop never waits
+on the disk.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fusion.errors import ConfigError
+from fusion.graph.context import JudgeMethod
+
+DEFAULT_CONFIG_PATH = Path("~/.config/fusion/config.toml")
+DEFAULT_CONTEXT_WINDOW = 128_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProviderSpec(_Strict):
+    """An OpenAI-compatible endpoint and the env variable holding its key."""
+
+    base_url: str
+    api_key_env: str | None = Field(
+        default=None, description="Env variable with the key; none for keyless servers."
+    )
+    openrouter_usage: bool = Field(
+        default=False, description="Ask for OpenRouter's usage accounting (usage.cost)."
+    )
+
+
+class ModelSpec(_Strict):
+    """What Fusion knows about one model: where it lives and what it costs."""
+
+    provider: str | None = None
+    input_per_million: float | None = None
+    output_per_million: float | None = None
+    context_window: int = DEFAULT_CONTEXT_WINDOW
+    judge_method: JudgeMethod | None = None
+
+
+class Preset(_Strict):
+    """A named panel with its judge."""
+
+    description: str = ""
+    panel: list[str]
+    judge: str
+    fallback_judge: str | None = None
+
+
+class Settings(_Strict):
+    """Everything the config files say, merged."""
+
+    default_preset: str = "quality"
+    fetch_allow_private: bool = False
+    presets: dict[str, Preset] = Field(default_factory=dict)
+    providers: dict[str, ProviderSpec] = Field(default_factory=dict)
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+
+    def model_spec(self, model_id: str) -> ModelSpec:
+        return self.models.get(model_id) or ModelSpec()
+
+    def preset(self, name: str) -> Preset:
+        try:
+            return self.presets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.presets)) or "none"
+            raise ConfigError(
+                f"unknown preset {name!r}: choose one of {known} "
+                "(or define it in your config file)"
+            ) from None
+
+
+def config_path() -> Path:
+    """The user config file in force: `FUSION_CONFIG`, else the default path."""
+    return Path(os.environ.get("FUSION_CONFIG") or DEFAULT_CONFIG_PATH).expanduser()
+
+
+def load_settings() -> Settings:
+    """Shipped presets merged with the user's config file (cached per path)."""
+    return _load(str(config_path()))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str) -> Settings:
+    shipped = tomllib.loads(resources.files("fusion.graph").joinpath("presets.toml").read_text())
+    merged = _merge(shipped, _read_user_file(Path(path)))
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"config file {path}: {where}: {first['msg']}") from None
+
+
+def _read_user_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        if os.environ.get("FUSION_CONFIG"):
+            raise ConfigError(f"FUSION_CONFIG points at {path}, which is not a file")
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Table-wise merge: the user's entries add to or replace the shipped ones."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
