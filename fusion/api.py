@@ -1,0 +1,104 @@
+"""The Python API: `await fuse(prompt, ...)` runs one fused answer."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langgraph.types import Checkpointer
+
+from fusion.errors import ConfigError
+from fusion.graph.context import Context
+from fusion.graph.plan import RunPlan, resolve_plan
+from fusion.graph.providers import check_credentials
+from fusion.graph.settings import load_settings
+from fusion.result import FusionResult
+
+_FIELDS = {f.name for f in dataclasses.fields(Context)}
+
+
+def make_context(**options: Any) -> Context:
+    """A `Context` from keyword options, refusing unknown names with the valid ones."""
+    unknown = sorted(k for k in options if k not in _FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"unknown option {unknown[0]!r}: choose from {', '.join(sorted(_FIELDS))}"
+        )
+    given = {k: v for k, v in options.items() if v is not None}
+    if "panel" in given:
+        given["panel"] = list(given["panel"])
+    return Context(**given)
+
+
+def preflight(context: Context, prompt: str | None, messages: list[Any] | None = None) -> RunPlan:
+    """Every check that can fail before a model is called: input, plan, keys."""
+    if not (prompt or "").strip() and not messages:
+        raise ConfigError("the prompt is empty: give a question")
+    settings = load_settings()
+    plan = resolve_plan(context, settings)
+    check_credentials([*plan.panel, plan.judge], settings)
+    if context.web and context.max_tool_calls > 0:
+        from fusion.tools import check_search_ready
+
+        check_search_ready()
+    return plan
+
+
+def run_input(prompt: str | None, messages: list[BaseMessage] | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if prompt:
+        payload["prompt"] = prompt
+    if messages:
+        payload["messages"] = messages
+    return payload
+
+
+async def fuse(
+    prompt: str | None = None,
+    *,
+    messages: list[BaseMessage] | None = None,
+    preset: str | None = None,
+    panel: list[str] | None = None,
+    judge: str | None = None,
+    checkpointer: Checkpointer = None,
+    thread_id: str | None = None,
+    **options: Any,
+) -> FusionResult:
+    """Fuse one answer from a panel. Options are `Context` fields (`web=False`,
+    `max_tool_calls=4`, `deadline_s=30`, ...). Raises `ConfigError` on bad input
+    before any model is called."""
+    context = make_context(preset=preset, panel=panel, judge=judge, **options)
+    preflight(context, prompt, messages)
+    thread_id = thread_id or str(uuid.uuid4())
+    final: dict[str, Any] = {}
+    async for kind, data in stream_run(
+        run_input(prompt, messages), context, checkpointer=checkpointer, thread_id=thread_id
+    ):
+        if kind == "values":
+            final = data
+    return FusionResult.from_state(final, thread_id)
+
+
+async def stream_run(
+    payload: dict[str, Any] | None,
+    context: Context,
+    *,
+    checkpointer: Checkpointer,
+    thread_id: str,
+) -> AsyncIterator[tuple[str, Any]]:
+    """Run (or, with `payload=None`, resume) the graph, yielding `("custom", event)`
+    progress and `("values", state)` snapshots of the top-level state."""
+    from fusion.graph.builder import build_graph
+
+    graph = build_graph(checkpointer=checkpointer)
+    config = {"configurable": {"thread_id": thread_id}}
+    async for namespace, mode, data in graph.astream(
+        payload, config, context=context, stream_mode=["custom", "values"], subgraphs=True
+    ):
+        if mode == "custom":
+            yield "custom", data
+        elif mode == "values" and not namespace:
+            yield "values", data

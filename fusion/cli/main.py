@@ -1,0 +1,34 @@
+"""Entry point of the `fusion` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from fusion.cli.parser import build_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from fusion.errors import ConfigError
+
+    try:
+        if args.command == "ask":
+            from fusion.cli.ask import ask
+
+            return asyncio.run(ask(args))
+        if args.command == "presets":
+            from fusion.cli.presets import list_presets
+
+            return list_presets()
+    except ConfigError as exc:
+        sys.stderr.write(f"fusion: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("fusion: interrupted\n")
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

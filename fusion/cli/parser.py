@@ -1,0 +1,52 @@
+"""The `fusion` command line: sub-commands and their flags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors print one line naming the fix, then exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"fusion: error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by every command that plans a run (ask, and later estimate)."""
+    parser.add_argument("prompt", help="the question to put to the panel")
+    parser.add_argument("--preset", help="preset name (see `fusion presets`)")
+    parser.add_argument(
+        "--panel", action="append", metavar="MODEL",
+        help="a panel model ID; repeat for each panelist (1 to 8)",
+    )
+    parser.add_argument("--judge", metavar="MODEL", help="judge model ID")
+    parser.add_argument("--fallback-judge", metavar="MODEL", help="judge to try if the judge fails")
+    parser.add_argument("--no-web", dest="web", action="store_false", help="no web tools")
+    parser.add_argument("--max-tool-calls", type=int, metavar="N", help="tool calls per panelist")
+    parser.add_argument("--temperature", type=float, help="panel sampling temperature")
+    parser.add_argument(
+        "--max-completion-tokens", type=int, metavar="N", help="cap on each panelist's output"
+    )
+    parser.add_argument("--deadline", dest="deadline_s", type=float, metavar="SECONDS",
+                        help="cut panelists still running after this many seconds")
+    parser.add_argument("--quorum", type=int, metavar="K", help="drafts needed for the judge")
+    parser.add_argument("--budget", dest="budget_usd", type=float, metavar="USD",
+                        help="refuse runs estimated to cost more")
+    parser.add_argument("--seed", type=int, help="seed for the order drafts reach the judge")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="fusion",
+        description="Ask a panel of models, with web tools, and get one judged answer.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    ask = commands.add_parser("ask", help="fuse one answer", description="Fuse one answer.")
+    add_run_options(ask)
+    ask.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    commands.add_parser("presets", help="list the presets")
+    return parser

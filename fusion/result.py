@@ -1,0 +1,102 @@
+"""`FusionResult`: the typed public result of a run, the shape of `fusion ask --json`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Stance(BaseModel):
+    model: str
+    stance: str
+
+
+class Contradiction(BaseModel):
+    topic: str
+    stances: list[Stance]
+
+
+class PartialCoverage(BaseModel):
+    models: list[str]
+    point: str
+
+
+class UniqueInsight(BaseModel):
+    model: str
+    insight: str
+
+
+class Analysis(BaseModel):
+    """The judge's analysis of the panel, naming the real models."""
+
+    consensus: list[str] = Field(default_factory=list)
+    contradictions: list[Contradiction] = Field(default_factory=list)
+    partial_coverage: list[PartialCoverage] = Field(default_factory=list)
+    unique_insights: list[UniqueInsight] = Field(default_factory=list)
+    blind_spots: list[str] = Field(default_factory=list)
+
+
+class SourceOut(BaseModel):
+    url: str
+    title: str = ""
+    via: Literal["search", "fetch"] = "search"
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = Field(
+        default=None, description="Dollars; None when no call had a known price."
+    )
+    cost_complete: bool = Field(
+        default=True, description="False when some call's cost is unknown."
+    )
+
+
+class ResponseOut(BaseModel):
+    """One panelist's outcome."""
+
+    model: str
+    status: Literal["ok", "failed", "timeout"]
+    text: str
+    sources: list[SourceOut] = Field(default_factory=list)
+    usage: UsageOut = Field(default_factory=UsageOut)
+    cost_usd: float | None = None
+    seconds: float = 0.0
+    tool_calls: int = 0
+    tool_errors: list[str] = Field(default_factory=list)
+
+
+class FailedModelOut(BaseModel):
+    model: str
+    reason: str
+    message: str = ""
+
+
+class FusionResult(BaseModel):
+    """What a fused run produced; failed runs keep every paid draft in `responses`."""
+
+    status: Literal["ok", "degraded", "failed"]
+    answer: str | None = None
+    analysis: Analysis | None = None
+    responses: list[ResponseOut] = Field(default_factory=list)
+    failed_models: list[FailedModelOut] = Field(default_factory=list)
+    failure_reason: str | None = None
+    usage: UsageOut = Field(default_factory=UsageOut)
+    thread_id: str | None = None
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], thread_id: str | None = None) -> FusionResult:
+        """Build the public result from a graph's final (or last checkpointed) state."""
+        return cls(
+            status=state.get("status") or "failed",
+            answer=state.get("answer"),
+            analysis=state.get("analysis"),
+            responses=state.get("responses") or [],
+            failed_models=state.get("failed_models") or [],
+            failure_reason=state.get("failure_reason"),
+            usage=state.get("usage") or UsageOut(),
+            thread_id=thread_id,
+        )

@@ -1,0 +1,71 @@
+"""Turn a `Context` into the concrete run plan, and refuse bad input up front.
+
+Every check here runs before any model call, and every refusal is one
+`ConfigError` line that names the fix (the CLI prints it and exits 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fusion.errors import ConfigError
+from fusion.graph.context import MAX_PANEL, MAX_TOOL_CALLS_LIMIT, Context
+from fusion.graph.settings import Settings
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The models a run will call, after presets and overrides are applied."""
+
+    preset: str
+    panel: list[str]
+    judge: str
+    fallback_judge: str | None
+
+
+def resolve_plan(context: Context, settings: Settings) -> RunPlan:
+    """Apply the preset, then the explicit panel and judge, and validate the result."""
+    preset_name = context.preset or settings.default_preset
+    preset = settings.preset(preset_name)
+    panel = [m.strip() for m in (context.panel or preset.panel)]
+    if not panel:
+        raise ConfigError("the panel is empty: give 1 to 8 models with --panel, or a preset")
+    if len(panel) > MAX_PANEL:
+        raise ConfigError(
+            f"the panel has {len(panel)} models; at most {MAX_PANEL} are allowed: "
+            "drop some --panel models"
+        )
+    if any(not m for m in panel):
+        raise ConfigError("a panel model ID is empty: give IDs like vendor/model")
+    judge = (context.judge or preset.judge).strip()
+    if not judge:
+        raise ConfigError("the judge model ID is empty: give one with --judge")
+    _check_limits(context, len(panel))
+    fallback = context.fallback_judge or preset.fallback_judge
+    return RunPlan(preset_name, panel, judge, fallback if fallback != judge else None)
+
+
+def _check_limits(context: Context, panel_size: int) -> None:
+    if not 0 <= context.max_tool_calls <= MAX_TOOL_CALLS_LIMIT:
+        raise ConfigError(
+            f"max_tool_calls is {context.max_tool_calls}: use 0 to {MAX_TOOL_CALLS_LIMIT}"
+        )
+    if context.temperature is not None and not 0 <= context.temperature <= 2:
+        raise ConfigError(f"temperature is {context.temperature}: use 0 to 2")
+    for name in ("max_completion_tokens", "judge_max_completion_tokens"):
+        value = getattr(context, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} is {value}: use a positive number of tokens")
+    if not 1 <= context.search_max_results <= 20:
+        raise ConfigError(f"search_max_results is {context.search_max_results}: use 1 to 20")
+    if context.fetch_max_chars < 500:
+        raise ConfigError(f"fetch_max_chars is {context.fetch_max_chars}: use at least 500")
+    if context.deadline_s is not None and context.deadline_s <= 0:
+        raise ConfigError(f"deadline is {context.deadline_s}: give a positive number of seconds")
+    if not 1 <= context.quorum <= panel_size:
+        raise ConfigError(
+            f"quorum is {context.quorum} but the panel has {panel_size} models: "
+            f"use 1 to {panel_size}"
+        )
+    if context.budget_usd is not None and context.budget_usd <= 0:
+        raise ConfigError(f"budget is {context.budget_usd}: give a positive amount in USD")

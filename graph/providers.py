@@ -1,0 +1,98 @@
+"""Which OpenAI-compatible endpoint serves a model, and the chat model that calls it.
+
+Resolution order for a model ID: a provider named for it in the config file;
+else `FUSION_BASE_URL` (+ `FUSION_API_KEY`) for every model; else OpenRouter
+with `OPENROUTER_API_KEY`. Keys are read from the environment at call time and
+never stored in state, so a resumed run uses the current environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from langchain_openai import ChatOpenAI
+
+from fusion.errors import ConfigError
+from fusion.graph.settings import Settings
+
+OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+RECURSION_HEADER = "X-Fusion-Depth"
+DEFAULT_REQUEST_TIMEOUT_S = 300.0
+DEFAULT_MAX_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a model's calls go; `api_key_env` names the variable holding the key."""
+
+    name: str
+    base_url: str
+    api_key_env: str | None
+    openrouter_usage: bool = False
+
+    def api_key(self, model_id: str) -> str:
+        if self.api_key_env is None:
+            return "not-needed"
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise ConfigError(
+                f"no API key for {model_id}: set {self.api_key_env} "
+                f"(provider {self.name}, {self.base_url})"
+            )
+        return key
+
+
+def endpoint_for(model_id: str, settings: Settings) -> Endpoint:
+    """The endpoint that serves `model_id` under the current settings and environment."""
+    provider_name = settings.model_spec(model_id).provider
+    if provider_name is not None:
+        spec = settings.providers.get(provider_name)
+        if spec is None:
+            raise ConfigError(
+                f"model {model_id} names provider {provider_name!r}, which is not in "
+                "[providers] of your config file"
+            )
+        return Endpoint(provider_name, spec.base_url, spec.api_key_env, spec.openrouter_usage)
+    base_url = os.environ.get("FUSION_BASE_URL")
+    if base_url:
+        return Endpoint("FUSION_BASE_URL", base_url, "FUSION_API_KEY")
+    return Endpoint("openrouter", OPENROUTER_BASE_URL, "OPENROUTER_API_KEY", True)
+
+
+def check_credentials(models: list[str], settings: Settings) -> None:
+    """Fail before any call when a model's provider has no key in the environment."""
+    for model_id in dict.fromkeys(models):
+        endpoint_for(model_id, settings).api_key(model_id)
+
+
+def chat_model(
+    model_id: str,
+    settings: Settings,
+    *,
+    temperature: float | None = None,
+    max_completion_tokens: int | None = None,
+    streaming: bool = False,
+) -> ChatOpenAI:
+    """A ChatOpenAI bound to the model's endpoint.
+
+    Retries are left to the OpenAI SDK: it retries connection errors, timeouts,
+    408/409/429 and 5xx with backoff and honours `Retry-After`, and never
+    retries 400/401/402/403/404, which is the policy Fusion wants.
+    """
+    endpoint = endpoint_for(model_id, settings)
+    extra_body = {"usage": {"include": True}} if endpoint.openrouter_usage else None
+    return ChatOpenAI(
+        model=model_id,
+        base_url=endpoint.base_url,
+        api_key=endpoint.api_key(model_id),  # type: ignore[arg-type]
+        use_responses_api=False,
+        temperature=temperature,
+        max_tokens=max_completion_tokens,
+        timeout=DEFAULT_REQUEST_TIMEOUT_S,
+        max_retries=DEFAULT_MAX_RETRIES,
+        streaming=streaming,
+        stream_usage=True,
+        extra_body=extra_body,
+        default_headers={RECURSION_HEADER: "1"},
+    )

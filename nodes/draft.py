@@ -1,0 +1,102 @@
+"""The end of a panelist's loop: its last answer becomes a draft with sources and cost,
+and the error handler that turns a failed panelist into a typed failure."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.errors import NodeError
+
+from fusion.graph.state import FailedModel, PanelistInput, PanelistState, Response, Source
+from fusion.graph.usage import total_usage
+from fusion.nodes.events import emit
+from fusion.nodes.failures import classify
+from fusion.nodes.panelist import tool_calls_made
+
+
+def sources_from(messages: list[BaseMessage]) -> list[Source]:
+    """Pages the panelist found or read, from its tool results' artifacts; a page it
+    read counts once, as read."""
+    found: dict[str, Source] = {}
+    for message in messages:
+        if not isinstance(message, ToolMessage) or message.status == "error":
+            continue
+        artifact: Any = message.artifact
+        if message.name == "web_fetch" and isinstance(artifact, dict) and artifact.get("url"):
+            url = str(artifact["url"])
+            found[url] = Source(url=url, title=str(artifact.get("title") or ""), via="fetch")
+        elif message.name == "web_search" and isinstance(artifact, list):
+            for item in artifact:
+                url = str(item.get("url") or "")
+                if url and url not in found:
+                    found[url] = Source(url=url, title=str(item.get("title") or ""), via="search")
+    return list(found.values())
+
+
+async def write_draft(state: PanelistState) -> dict[str, Any]:
+    """Package the panelist's final answer as its draft (or as a failure if empty)."""
+    model_id = state["model"]
+    last = state["messages"][-1] if state["messages"] else None
+    text = last.text.strip() if isinstance(last, AIMessage) else ""
+    usage = total_usage(state["calls"])
+    seconds = round(time.time() - state.get("started_at", time.time()), 3)
+    errors = [
+        m.text[:300] for m in state["messages"] if isinstance(m, ToolMessage) and m.status == "error"
+    ]
+    response = Response(
+        model=model_id,
+        status="ok",
+        text=text,
+        sources=sources_from(state["messages"]),
+        usage=usage,
+        cost_usd=usage["cost_usd"],
+        seconds=seconds,
+        tool_calls=tool_calls_made(state["messages"]),
+        tool_errors=errors,
+    )
+    failure = state.get("error") or (
+        None
+        if text
+        else FailedModel(
+            model=model_id, reason="empty_completion", message="the model returned no text"
+        )
+    )
+    if failure is not None:
+        response["status"] = "timeout" if failure["reason"] == "timeout" else "failed"
+        response["text"] = ""
+        emit("panelist_failed", **failure)
+        return {"responses": [response], "failed_models": [failure]}
+    emit(
+        "draft_done",
+        model=model_id,
+        prompt_tokens=usage["prompt_tokens"],
+        completion_tokens=usage["completion_tokens"],
+        cost_usd=usage["cost_usd"],
+        seconds=seconds,
+        tool_calls=response["tool_calls"],
+    )
+    return {"responses": [response]}
+
+
+def panelist_failed(state: PanelistInput, error: NodeError) -> dict[str, Any]:
+    """Error handler of the panelist node: record the failure, let siblings finish."""
+    reason, message = classify(error.error)
+    model_id = state["model"]
+    emit("panelist_failed", model=model_id, reason=reason, message=message)
+    response = Response(
+        model=model_id,
+        status="timeout" if reason == "timeout" else "failed",
+        text="",
+        sources=[],
+        usage=total_usage([]) | {"cost_usd": None, "cost_complete": False},
+        cost_usd=None,
+        seconds=0.0,
+        tool_calls=0,
+        tool_errors=[],
+    )
+    return {
+        "responses": [response],
+        "failed_models": [FailedModel(model=model_id, reason=reason, message=message)],
+    }

@@ -1,0 +1,29 @@
+"""Progress events, sent on LangGraph's `custom` stream mode.
+
+Every event is a flat JSON dict with an `event` name and the panelist's `model`
+where one applies. The CLI's live view, `fusion serve` and Studio all read these
+same shapes:
+
+- `panelist_started`  {model}
+- `tool_call`         {model, tool: "web_search"|"web_fetch", query | url}
+- `tool_result`       {model, tool, chars, error: bool}
+- `draft_done`        {model, prompt_tokens, completion_tokens, cost_usd, seconds, tool_calls}
+- `panelist_failed`   {model, reason, message}
+- `judge_started`     {model, drafts}
+- `judge_done`        {model, status}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.config import get_stream_writer
+
+
+def emit(event: str, **fields: Any) -> None:
+    """Send one progress event; a no-op outside a streaming run."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # called outside a graph run (unit tests of helpers)
+        return
+    writer({"event": event, **fields})

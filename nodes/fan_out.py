@@ -1,0 +1,54 @@
+"""fan_out: resolve the plan, check it, and spawn one branch per panelist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite, Send
+
+from fusion.graph.context import Context
+from fusion.graph.plan import resolve_plan
+from fusion.graph.providers import check_credentials
+from fusion.graph.settings import load_settings
+from fusion.graph.state import FusionState, PanelistInput
+from fusion.nodes.question import conversation_from
+from fusion.tools import check_search_ready
+
+PANELIST_NODE = "panelist"
+
+
+async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Validate the run and clear the outputs of any earlier run on this thread."""
+    context = runtime.context or Context()
+    settings = load_settings()
+    plan = resolve_plan(context, settings)
+    conversation = conversation_from(state)
+    check_credentials([*plan.panel, plan.judge], settings)
+    if context.web and context.max_tool_calls > 0:
+        check_search_ready()
+    return {
+        "question": conversation[-1].text,
+        "panel": plan.panel,
+        "judge_model": plan.judge,
+        "responses": Overwrite([]),
+        "failed_models": Overwrite([]),
+        "judge_calls": Overwrite([]),
+        "answer": None,
+        "analysis": None,
+        "failure_reason": None,
+    }
+
+
+def spawn_panel(state: FusionState, runtime: Runtime[Context]) -> list[Send]:
+    """One `Send` per panelist, each bounded by the run's deadline."""
+    context = runtime.context or Context()
+    conversation = conversation_from(state)
+    return [
+        Send(
+            PANELIST_NODE,
+            PanelistInput(model=model_id, conversation=conversation),
+            timeout=context.deadline_s,
+        )
+        for model_id in state["panel"]
+    ]

@@ -1,0 +1,116 @@
+"""judge: fuse the drafts into one answer with a structured analysis.
+
+Drafts reach the judge anonymised and shuffled; the letters are mapped back to
+models here, in code. A judge that fails is retried once with a repair
+instruction, then the fallback judge is tried; if all fail, the run still
+returns every paid draft with a typed `failure_reason`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from fusion.graph.context import Context
+from fusion.graph.plan import resolve_plan
+from fusion.graph.settings import load_settings
+from fusion.graph.state import FusionState, Response, Usage
+from fusion.graph.usage import merge_usages, total_usage
+from fusion.nodes.events import emit
+from fusion.nodes.judge_call import JudgeOutcome, run_judge
+from fusion.nodes.judge_input import assign_labels, judge_messages
+from fusion.nodes.join import drafts_of
+from fusion.nodes.question import conversation_from
+from fusion.nodes.judge_schema import JudgeVerdict
+
+
+async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the judge (and its fallback) over the drafts; write answer and analysis."""
+    context = runtime.context or Context()
+    settings = load_settings()
+    plan = resolve_plan(context, settings)
+    drafts: list[Response] = drafts_of(state)
+    labelled = assign_labels(drafts, context.seed)
+    labels = {label: draft["model"] for label, draft in labelled}
+    conversation = conversation_from(state)
+    messages = judge_messages(state["question"], conversation[:-1], labelled)
+
+    outcome = JudgeOutcome()
+    calls = []
+    for model_id in [state.get("judge_model") or plan.judge, plan.fallback_judge]:
+        if model_id is None:
+            continue
+        emit("judge_started", model=model_id, drafts=len(drafts))
+        method = context.judge_method or settings.model_spec(model_id).judge_method
+        outcome = await run_judge(
+            model_id,
+            messages,
+            settings,
+            method=method or "function_calling",
+            max_completion_tokens=context.judge_max_completion_tokens,
+        )
+        calls += outcome.calls
+        emit("judge_done", model=model_id, status=outcome.failure_reason or "ok")
+        if outcome.verdict is not None:
+            break
+
+    usage = _run_usage(state.get("responses") or [], total_usage(calls))
+    update: dict[str, Any] = {"judge_labels": labels, "judge_calls": calls, "usage": usage}
+    if outcome.verdict is None:
+        return update | {
+            "status": "failed",
+            "failure_reason": outcome.failure_reason or "judge_upstream_error",
+        }
+    answer = outcome.verdict.answer.strip() + _missing_note(state)
+    update |= {
+        "status": "degraded" if state.get("failed_models") else "ok",
+        "answer": answer,
+        "analysis": _named(outcome.verdict, labels),
+    }
+    if state.get("messages"):
+        update["messages"] = [AIMessage(answer, name="fusion")]
+    return update
+
+
+def _run_usage(responses: list[Response], judge_usage: Usage) -> Usage:
+    return merge_usages([*(r["usage"] for r in responses), judge_usage])
+
+
+def _missing_note(state: FusionState) -> str:
+    """Say honestly which panelists the answer could not draw on."""
+    failed = state.get("failed_models") or []
+    if not failed:
+        return ""
+    total = len(state.get("panel") or []) or len(state.get("responses") or [])
+    who = ", ".join(f"{f['model']} ({f['reason']})" for f in failed)
+    return f"\n\n---\n*{len(failed)} of {total} panelists did not answer: {who}.*"
+
+
+def _named(verdict: JudgeVerdict, labels: dict[str, str]) -> dict[str, Any]:
+    """The analysis with each response letter replaced by its model ID."""
+
+    def model(label: str) -> str:
+        key = label.strip().removeprefix("Response").strip().upper()
+        return labels.get(key, f"unknown response {label}")
+
+    a = verdict.analysis
+    return {
+        "consensus": list(a.consensus),
+        "contradictions": [
+            {
+                "topic": c.topic,
+                "stances": [{"model": model(s.response), "stance": s.stance} for s in c.stances],
+            }
+            for c in a.contradictions
+        ],
+        "partial_coverage": [
+            {"models": [model(r) for r in p.responses], "point": p.point}
+            for p in a.partial_coverage
+        ],
+        "unique_insights": [
+            {"model": model(u.response), "insight": u.insight} for u in a.unique_insights
+        ],
+        "blind_spots": list(a.blind_spots),
+    }

@@ -1,0 +1,41 @@
+"""What the judge reads: the drafts anonymised as letters, in shuffled order.
+
+The letter-to-model map stays in code (and in state, for inspection); the judge's
+messages never carry a model name.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from fusion.graph.state import Response
+from fusion.nodes import judge_prompts as prompts
+
+
+def assign_labels(drafts: list[Response], seed: int | None) -> list[tuple[str, Response]]:
+    """Shuffle the drafts and letter them A, B, C... in the shuffled order."""
+    shuffled = list(drafts)
+    random.Random(seed).shuffle(shuffled)
+    return list(zip(string.ascii_uppercase, shuffled, strict=False))
+
+
+def judge_messages(
+    question: str, earlier_turns: list[BaseMessage], labelled: list[tuple[str, Response]]
+) -> list[BaseMessage]:
+    """System and user messages for the judge call."""
+    blocks = []
+    for label, draft in labelled:
+        urls = "\n".join(f"- {s['url']}" for s in draft["sources"])
+        sources = prompts.SOURCES.format(urls=urls) if urls else ""
+        blocks.append(prompts.RESPONSE.format(label=label, text=draft["text"], sources=sources))
+    conversation = ""
+    if earlier_turns:
+        turns = "\n".join(f"{m.type}: {m.text}" for m in earlier_turns)
+        conversation = prompts.CONVERSATION.format(turns=turns)
+    user = prompts.USER.format(
+        conversation=conversation, question=question, responses="\n\n".join(blocks)
+    )
+    return [SystemMessage(prompts.SYSTEM.format(count=len(labelled))), HumanMessage(user)]

@@ -1,0 +1,55 @@
+"""The judge's structured output, in the judge's own terms: responses by letter.
+
+The judge never sees model names; `fusion.result.Analysis` is the same analysis
+after the code maps letters back to models.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class JudgeStance(BaseModel):
+    response: str = Field(description="Letter of the response that takes this stance, e.g. A.")
+    stance: str = Field(description="What that response claims on the topic.")
+
+
+class JudgeContradiction(BaseModel):
+    topic: str = Field(description="The point the responses disagree on.")
+    stances: list[JudgeStance] = Field(description="Every distinct stance, with its response.")
+
+
+class JudgePartialCoverage(BaseModel):
+    responses: list[str] = Field(description="Letters of the responses that cover the point.")
+    point: str = Field(description="A point only some responses covered.")
+
+
+class JudgeUniqueInsight(BaseModel):
+    response: str = Field(description="Letter of the only response that made this point.")
+    insight: str = Field(description="The valuable point only that response made.")
+
+
+class JudgeAnalysis(BaseModel):
+    consensus: list[str] = Field(description="Points all or nearly all responses agree on.")
+    contradictions: list[JudgeContradiction] = Field(
+        description="Topics where responses disagree, each stance tied to its response."
+    )
+    partial_coverage: list[JudgePartialCoverage] = Field(
+        description="Points that only some of the responses covered."
+    )
+    unique_insights: list[JudgeUniqueInsight] = Field(
+        description="Valuable points made by a single response."
+    )
+    blind_spots: list[str] = Field(
+        description="Things that matter for the question that every response missed."
+    )
+
+
+class JudgeVerdict(BaseModel):
+    """The judge's analysis of the panel, then the single best answer."""
+
+    analysis: JudgeAnalysis = Field(description="How the responses agree and differ.")
+    answer: str = Field(
+        description="The final answer for the user, in Markdown, self-contained, citing "
+        "source URLs inline; it never mentions the responses or their letters."
+    )

@@ -1,0 +1,123 @@
+"""A panelist's model node: one call of its model, with the web tools while its
+tool budget lasts, and the routing that sends tool calls to the tool nodes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.prebuilt.tool_node import ToolCallWithContext
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from fusion.graph.context import Context
+from fusion.graph.providers import chat_model
+from fusion.graph.settings import load_settings
+from fusion.graph.state import FailedModel, PanelistState
+from fusion.graph.usage import call_usage
+from fusion.nodes import panelist_prompts as prompts
+from fusion.nodes.events import emit
+from fusion.nodes.failures import classify
+from fusion.tools import WEB_TOOLS
+
+SEARCH_NODE = "search"
+FETCH_NODE = "fetch"
+DRAFT_NODE = "draft"
+TOOL_NODES = {"web_search": SEARCH_NODE, "web_fetch": FETCH_NODE}
+
+
+def tool_calls_made(messages: list[BaseMessage]) -> int:
+    """Tool calls already executed in this panelist's loop."""
+    return sum(isinstance(m, ToolMessage) for m in messages)
+
+
+def _new_tool_results(messages: list[BaseMessage]) -> list[ToolMessage]:
+    results: list[ToolMessage] = []
+    for message in reversed(messages):
+        if not isinstance(message, ToolMessage):
+            break
+        results.append(message)
+    return results[::-1]
+
+
+def _system_prompt(context: Context, budget_left: int) -> str:
+    tools = prompts.TOOLS.format(budget=budget_left) if budget_left > 0 else prompts.NO_TOOLS
+    return prompts.SYSTEM.format(today=dt.date.today().isoformat(), tools=tools)
+
+
+async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the panelist's model for its next step: tool calls, or its draft."""
+    context = runtime.context or Context()
+    model_id = state["model"]
+    loop = state["messages"]
+    update: dict[str, Any] = {}
+    if not loop:
+        emit("panelist_started", model=model_id)
+        update["started_at"] = time.time()
+    for result in _new_tool_results(loop):
+        emit(
+            "tool_result",
+            model=model_id,
+            tool=result.name,
+            chars=len(result.text),
+            error=result.status == "error",
+        )
+
+    used = tool_calls_made(loop)
+    budget_left = context.max_tool_calls - used if context.web else 0
+    llm = chat_model(
+        model_id,
+        load_settings(),
+        temperature=context.temperature,
+        max_completion_tokens=context.max_completion_tokens,
+    )
+    messages: list[BaseMessage] = [
+        SystemMessage(_system_prompt(context, budget_left)),
+        *state["conversation"],
+        *loop,
+    ]
+    if budget_left <= 0 and used:
+        messages.append(HumanMessage(prompts.BUDGET_SPENT))
+    runnable = llm.bind_tools(WEB_TOOLS) if budget_left > 0 else llm
+    try:
+        reply = await runnable.ainvoke(messages)
+    except Exception as exc:  # the draft node reports it, with the cost spent so far
+        reason, message = classify(exc)
+        return {**update, "error": FailedModel(model=model_id, reason=reason, message=message)}
+    assert isinstance(reply, AIMessage)
+    reply = _within_budget(reply, max(budget_left, 0))
+    for call in reply.tool_calls:
+        target = call["args"].get("query") or call["args"].get("url")
+        emit("tool_call", model=model_id, tool=call["name"], target=target)
+    return {**update, "messages": [reply], "calls": [call_usage(model_id, reply, load_settings())]}
+
+
+def _within_budget(reply: AIMessage, budget_left: int) -> AIMessage:
+    """Keep only the tool calls the budget allows, so every kept call gets a result."""
+    if len(reply.tool_calls) <= budget_left:
+        return reply
+    kept = reply.tool_calls[:budget_left]
+    extra = {k: v for k, v in reply.additional_kwargs.items() if k != "tool_calls"}
+    return reply.model_copy(
+        update={"tool_calls": kept, "invalid_tool_calls": [], "additional_kwargs": extra}
+    )
+
+
+def route_after_model(state: PanelistState) -> list[Send] | str:
+    """Send each tool call to its tool node (in parallel), or go write the draft."""
+    if state.get("error"):
+        return DRAFT_NODE
+    last = state["messages"][-1]
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return [
+            Send(
+                TOOL_NODES.get(call["name"], SEARCH_NODE),
+                ToolCallWithContext(
+                    __type="tool_call_with_context", tool_call=call, state=state
+                ),
+            )
+            for call in last.tool_calls
+        ]
+    return DRAFT_NODE
