@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage
-from langgraph.types import Checkpointer
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Checkpointer, StreamMode
 
 from fusion.errors import ConfigError
 from fusion.graph.context import Context
 from fusion.graph.plan import RunPlan, resolve_plan
 from fusion.graph.providers import check_credentials
 from fusion.graph.settings import load_settings
+from fusion.graph.state import InputState
 from fusion.result import FusionResult
 
 _FIELDS = {f.name for f in dataclasses.fields(Context)}
@@ -94,10 +96,16 @@ async def stream_run(
     from fusion.graph.builder import build_graph
 
     graph = build_graph(checkpointer=checkpointer)
-    config = {"configurable": {"thread_id": thread_id}}
-    async for namespace, mode, data in graph.astream(
-        payload, config, context=context, stream_mode=["custom", "values"], subgraphs=True
-    ):
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    modes: list[StreamMode] = ["custom", "values"]
+    stream = graph.astream(
+        cast(InputState | None, payload),
+        config,
+        context=context,
+        stream_mode=modes,
+        subgraphs=True,
+    )
+    async for namespace, mode, data in stream:
         if mode == "custom":
             yield "custom", data
         elif mode == "values" and not namespace:

@@ -50,9 +50,7 @@ class UsageOut(BaseModel):
     cost_usd: float | None = Field(
         default=None, description="Dollars; None when no call had a known price."
     )
-    cost_complete: bool = Field(
-        default=True, description="False when some call's cost is unknown."
-    )
+    cost_complete: bool = Field(default=True, description="False when some call's cost is unknown.")
 
 
 class ResponseOut(BaseModel):

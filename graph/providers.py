@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from fusion.graph.settings import Settings
 from langchain_openai import ChatOpenAI
 
 from fusion.errors import ConfigError
-from fusion.graph.settings import Settings
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 RECURSION_HEADER = "X-Fusion-Depth"
@@ -88,7 +88,7 @@ def chat_model(
         api_key=endpoint.api_key(model_id),  # type: ignore[arg-type]
         use_responses_api=False,
         temperature=temperature,
-        max_tokens=max_completion_tokens,
+        max_completion_tokens=max_completion_tokens,
         timeout=DEFAULT_REQUEST_TIMEOUT_S,
         max_retries=DEFAULT_MAX_RETRIES,
         streaming=streaming,

@@ -8,11 +8,11 @@ the typed public view of the same data.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 RunStatus = Literal["ok", "degraded", "failed"]
 ResponseStatus = Literal["ok", "failed", "timeout"]

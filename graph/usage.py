@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from langchain_core.messages import AIMessage
-
 from fusion.graph.settings import Settings
 from fusion.graph.state import CallUsage, Usage
+from langchain_core.messages import AIMessage
 
 
 def reported_cost(message: AIMessage) -> float | None:
@@ -24,9 +23,9 @@ def reported_cost(message: AIMessage) -> float | None:
     return float(cost) if isinstance(cost, int | float) else None
 
 
-def price(model_id: str, prompt_tokens: int, completion_tokens: int, settings: Settings) -> (
-    float | None
-):
+def price(
+    model_id: str, prompt_tokens: int, completion_tokens: int, settings: Settings
+) -> float | None:
     """Dollars from the price table, or None when the model has no price."""
     spec = settings.model_spec(model_id)
     if spec.input_per_million is None or spec.output_per_million is None:
@@ -38,7 +37,7 @@ def price(model_id: str, prompt_tokens: int, completion_tokens: int, settings: S
 
 def call_usage(model_id: str, message: AIMessage, settings: Settings) -> CallUsage:
     """The usage record of one answered call."""
-    meta = message.usage_metadata or {}
+    meta: dict[str, Any] = dict(message.usage_metadata or {})
     prompt_tokens = int(meta.get("input_tokens", 0))
     completion_tokens = int(meta.get("output_tokens", 0))
     cost = reported_cost(message)

@@ -4,19 +4,19 @@ and the error handler that turns a failed panelist into a typed failure."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
-
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langgraph.errors import NodeError
 
 from fusion.graph.state import FailedModel, PanelistInput, PanelistState, Response, Source
 from fusion.graph.usage import total_usage
 from fusion.nodes.events import emit
 from fusion.nodes.failures import classify
 from fusion.nodes.panelist import tool_calls_made
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.errors import NodeError
 
 
-def sources_from(messages: list[BaseMessage]) -> list[Source]:
+def sources_from(messages: Sequence[BaseMessage]) -> list[Source]:
     """Pages the panelist found or read, from its tool results' artifacts; a page it
     read counts once, as read."""
     found: dict[str, Source] = {}
@@ -43,7 +43,9 @@ async def write_draft(state: PanelistState) -> dict[str, Any]:
     usage = total_usage(state["calls"])
     seconds = round(time.time() - state.get("started_at", time.time()), 3)
     errors = [
-        m.text[:300] for m in state["messages"] if isinstance(m, ToolMessage) and m.status == "error"
+        m.text[:300]
+        for m in state["messages"]
+        if isinstance(m, ToolMessage) and m.status == "error"
     ]
     response = Response(
         model=model_id,

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.runtime import Runtime
-from langgraph.types import Overwrite, Send
-
 from fusion.graph.context import Context
 from fusion.graph.plan import resolve_plan
 from fusion.graph.providers import check_credentials
@@ -14,6 +11,8 @@ from fusion.graph.settings import load_settings
 from fusion.graph.state import FusionState, PanelistInput
 from fusion.nodes.question import conversation_from
 from fusion.tools import check_search_ready
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite, Send
 
 PANELIST_NODE = "panelist"
 
@@ -47,7 +46,7 @@ def spawn_panel(state: FusionState, runtime: Runtime[Context]) -> list[Send]:
     return [
         Send(
             PANELIST_NODE,
-            PanelistInput(model=model_id, conversation=conversation),
+            PanelistInput(model=model_id, conversation=list(conversation)),  # type: ignore[arg-type]
             timeout=context.deadline_s,
         )
         for model_id in state["panel"]

@@ -7,9 +7,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from pydantic import ValidationError
-
 from fusion.graph.context import JudgeMethod
 from fusion.graph.providers import chat_model
 from fusion.graph.settings import Settings
@@ -18,6 +15,8 @@ from fusion.graph.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
 from fusion.nodes.failures import classify
 from fusion.nodes.judge_schema import JudgeVerdict
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import ValidationError
 
 _PROBLEMS = {
     "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
@@ -61,8 +60,9 @@ async def run_judge(
         except Exception as exc:
             reason, message = classify(exc)
             outcome.failure_reason = (
-                reason if reason in ("rate_limited", "insufficient_credits") else
-                "judge_upstream_error"
+                reason
+                if reason in ("rate_limited", "insufficient_credits")
+                else "judge_upstream_error"
             )
             outcome.message = message
             return outcome

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from typing import Any
-
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langgraph.prebuilt.tool_node import ToolCallWithContext
-from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 from fusion.graph.context import Context
 from fusion.graph.providers import chat_model
@@ -21,6 +17,10 @@ from fusion.nodes import panelist_prompts as prompts
 from fusion.nodes.events import emit
 from fusion.nodes.failures import classify
 from fusion.tools import WEB_TOOLS
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.prebuilt.tool_node import ToolCallWithContext
+from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 SEARCH_NODE = "search"
 FETCH_NODE = "fetch"
@@ -28,12 +28,12 @@ DRAFT_NODE = "draft"
 TOOL_NODES = {"web_search": SEARCH_NODE, "web_fetch": FETCH_NODE}
 
 
-def tool_calls_made(messages: list[BaseMessage]) -> int:
+def tool_calls_made(messages: Sequence[BaseMessage]) -> int:
     """Tool calls already executed in this panelist's loop."""
     return sum(isinstance(m, ToolMessage) for m in messages)
 
 
-def _new_tool_results(messages: list[BaseMessage]) -> list[ToolMessage]:
+def _new_tool_results(messages: Sequence[BaseMessage]) -> list[ToolMessage]:
     results: list[ToolMessage] = []
     for message in reversed(messages):
         if not isinstance(message, ToolMessage):
@@ -114,9 +114,7 @@ def route_after_model(state: PanelistState) -> list[Send] | str:
         return [
             Send(
                 TOOL_NODES.get(call["name"], SEARCH_NODE),
-                ToolCallWithContext(
-                    __type="tool_call_with_context", tool_call=call, state=state
-                ),
+                ToolCallWithContext(__type="tool_call_with_context", tool_call=call, state=state),
             )
             for call in last.tool_calls
         ]

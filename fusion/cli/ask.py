@@ -15,8 +15,18 @@ from fusion.cli.render import render_result
 from fusion.result import FusionResult
 
 RUN_OPTIONS = (
-    "preset", "panel", "judge", "fallback_judge", "web", "max_tool_calls", "temperature",
-    "max_completion_tokens", "deadline_s", "quorum", "budget_usd", "seed",
+    "preset",
+    "panel",
+    "judge",
+    "fallback_judge",
+    "web",
+    "max_tool_calls",
+    "temperature",
+    "max_completion_tokens",
+    "deadline_s",
+    "quorum",
+    "budget_usd",
+    "seed",
 )
 
 
@@ -59,5 +69,9 @@ async def ask(args: argparse.Namespace) -> int:
 def _log_event(console: Console, event: dict[str, Any]) -> None:
     """One plain progress line per event, for logs and pipes (stderr only)."""
     fields = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "model"))
-    console.print(f"{event.get('event')} {event.get('model', '')} {fields}".rstrip(),
-                  highlight=False, markup=False, soft_wrap=True)
+    console.print(
+        f"{event.get('event')} {event.get('model', '')} {fields}".rstrip(),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

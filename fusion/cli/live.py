@@ -57,12 +57,19 @@ class LiveView:
             table.add_column(column, justify="right" if column != "panelist" else "left")
         now = time.monotonic()
         for row in self.rows.values():
-            seconds = row.seconds if row.seconds is not None else (
-                now - row.started if row.started else 0.0
+            seconds = (
+                row.seconds
+                if row.seconds is not None
+                else (now - row.started if row.started else 0.0)
             )
             state = f"{row.state} {row.detail}".strip()
-            table.add_row(row.model, state[:60], str(row.tokens or ""), _usd(row.cost),
-                          f"{seconds:.1f}" if row.started else "")
+            table.add_row(
+                row.model,
+                state[:60],
+                str(row.tokens or ""),
+                _usd(row.cost),
+                f"{seconds:.1f}" if row.started else "",
+            )
         table.add_row(f"judge {self.judge}", self.judge_state, "", "", "")
         return table
 

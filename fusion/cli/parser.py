@@ -20,7 +20,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", help="the question to put to the panel")
     parser.add_argument("--preset", help="preset name (see `fusion presets`)")
     parser.add_argument(
-        "--panel", action="append", metavar="MODEL",
+        "--panel",
+        action="append",
+        metavar="MODEL",
         help="a panel model ID; repeat for each panelist (1 to 8)",
     )
     parser.add_argument("--judge", metavar="MODEL", help="judge model ID")
@@ -31,11 +33,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-completion-tokens", type=int, metavar="N", help="cap on each panelist's output"
     )
-    parser.add_argument("--deadline", dest="deadline_s", type=float, metavar="SECONDS",
-                        help="cut panelists still running after this many seconds")
+    parser.add_argument(
+        "--deadline",
+        dest="deadline_s",
+        type=float,
+        metavar="SECONDS",
+        help="cut panelists still running after this many seconds",
+    )
     parser.add_argument("--quorum", type=int, metavar="K", help="drafts needed for the judge")
-    parser.add_argument("--budget", dest="budget_usd", type=float, metavar="USD",
-                        help="refuse runs estimated to cost more")
+    parser.add_argument(
+        "--budget",
+        dest="budget_usd",
+        type=float,
+        metavar="USD",
+        help="refuse runs estimated to cost more",
+    )
     parser.add_argument("--seed", type=int, help="seed for the order drafts reach the judge")
 
 

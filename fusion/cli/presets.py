@@ -16,8 +16,11 @@ def list_presets() -> int:
     for name, preset in sorted(settings.presets.items()):
         marker = " (default)" if name == settings.default_preset else ""
         table.add_row(
-            name + marker, "\n".join(preset.panel), preset.judge,
-            preset.fallback_judge or "", preset.description,
+            name + marker,
+            "\n".join(preset.panel),
+            preset.judge,
+            preset.fallback_judge or "",
+            preset.description,
         )
     Console().print(table)
     return 0

@@ -1,0 +1,119 @@
+"""A whole fused run against the scripted model server, through the real clients."""
+
+from __future__ import annotations
+
+import pytest
+
+from fusion import fuse
+from tests.fixtures.llm_replies import Text
+from tests.fixtures.llm_server import ScriptedLLMServer
+from tests.fixtures.panel_scripts import echo_judge, responses_in
+
+PANEL = ["vendor/alpha", "vendor/beta", "vendor/gamma"]
+
+
+def script_panel(llm: ScriptedLLMServer, delay: float = 0.0, cost: float | None = 0.001) -> None:
+    for model in PANEL:
+        llm.script(
+            model, lambda r, m=model: Text(f"draft by {m.split('/')[1]}", delay=delay, cost=cost)
+        )
+    llm.script("vendor/judge", echo_judge)
+
+
+async def test_panelists_run_concurrently_and_judge_runs_once_after_all(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    script_panel(llm_env, delay=0.6)
+    result = await fuse("What is fusion?", panel=PANEL, judge="vendor/judge", web=False)
+
+    assert result.status == "ok", result
+    panel_requests = [r for r in llm_env.requests if r.model in PANEL]
+    assert sorted(r.model for r in panel_requests) == sorted(PANEL)
+    # every panelist's request arrived before any of them was answered: they overlap
+    assert max(r.started for r in panel_requests) < min(r.ended or 0 for r in panel_requests)
+    judge_requests = llm_env.requests_for("vendor/judge")
+    assert len(judge_requests) == 1
+    assert judge_requests[0].started >= max(r.ended or 0 for r in panel_requests)
+
+
+async def test_judge_sees_every_draft_anonymised_and_analysis_names_real_models(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    script_panel(llm_env)
+    result = await fuse("What is fusion?", panel=PANEL, judge="vendor/judge", web=False)
+
+    (judge_request,) = llm_env.requests_for("vendor/judge")
+    shown = responses_in(judge_request)
+    assert sorted(shown.values()) == ["draft by alpha", "draft by beta", "draft by gamma"]
+    for model in PANEL:
+        assert model not in judge_request.text
+        assert model not in str(judge_request.body)
+    assert result.analysis is not None
+    insights = {i.model: i.insight for i in result.analysis.unique_insights}
+    assert insights == {m: f"draft by {m.split('/')[1]}" for m in PANEL}
+    stances = {s.model: s.stance for s in result.analysis.contradictions[0].stances}
+    assert stances == insights
+    assert result.analysis.partial_coverage[0].models[0] in PANEL
+    assert result.answer and "draft by beta" in result.answer
+
+
+async def test_draft_order_reaching_the_judge_is_shuffled(llm_env: ScriptedLLMServer) -> None:
+    script_panel(llm_env)
+    orders = set()
+    for seed in range(8):
+        llm_env.requests.clear()
+        await fuse("Q?", panel=PANEL, judge="vendor/judge", web=False, seed=seed)
+        shown = responses_in(llm_env.requests_for("vendor/judge")[0])
+        orders.add(tuple(shown[k] for k in sorted(shown)))
+    assert len(orders) > 1
+
+
+async def test_tokens_and_cost_are_the_sums_of_every_answered_call(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    script_panel(llm_env, cost=0.0021)
+    result = await fuse("What is fusion?", panel=PANEL, judge="vendor/judge", web=False)
+
+    answered = [r for r in llm_env.requests if r.status == 200 and r.usage]
+    assert len(answered) == 4
+    assert result.usage.prompt_tokens == sum(r.usage["prompt_tokens"] for r in answered)
+    assert result.usage.completion_tokens == sum(r.usage["completion_tokens"] for r in answered)
+    # the judge's reply has no cost and no price: the total is marked incomplete
+    assert result.usage.cost_complete is False
+    assert result.usage.cost_usd == pytest.approx(3 * 0.0021)
+    for response in result.responses:
+        assert response.cost_usd == pytest.approx(0.0021)
+        request = llm_env.requests_for(response.model)[0]
+        assert response.usage.prompt_tokens == request.usage["prompt_tokens"]
+
+
+async def test_unpriced_model_reports_null_cost_not_zero(llm_env: ScriptedLLMServer) -> None:
+    llm_env.script("vendor/unpriced", Text("an answer"))
+    llm_env.script("vendor/judge", echo_judge)
+    result = await fuse("Q?", panel=["vendor/unpriced"], judge="vendor/judge", web=False)
+
+    assert result.responses[0].cost_usd is None
+    assert result.usage.cost_usd is None
+    assert result.usage.cost_complete is False
+
+
+async def test_price_table_from_config_file_prices_calls(
+    llm_env: ScriptedLLMServer, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[models."vendor/priced"]\ninput_per_million = 2.0\noutput_per_million = 10.0\n'
+        '[models."vendor/judge"]\ninput_per_million = 1.0\noutput_per_million = 1.0\n'
+    )
+    monkeypatch.setenv("FUSION_CONFIG", str(config))
+    llm_env.script(
+        "vendor/priced", Text("priced answer", prompt_tokens=1000, completion_tokens=100)
+    )
+    llm_env.script("vendor/judge", echo_judge)
+    result = await fuse("Q?", panel=["vendor/priced"], judge="vendor/judge", web=False)
+
+    assert result.responses[0].cost_usd == pytest.approx((1000 * 2.0 + 100 * 10.0) / 1e6)
+    judge_usage = llm_env.requests_for("vendor/judge")[0].usage
+    judge_cost = (judge_usage["prompt_tokens"] + judge_usage["completion_tokens"]) / 1e6
+    assert result.usage.cost_complete is True
+    assert result.usage.cost_usd == pytest.approx(0.003 + judge_cost)
