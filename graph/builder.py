@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
+
 from fusion.graph.context import Context
 from fusion.graph.panel import build_panel
 from fusion.graph.state import FusionState, InputState, OutputState
@@ -16,9 +20,6 @@ from fusion.nodes.draft import panelist_failed
 from fusion.nodes.fan_out import PANELIST_NODE, fan_out, spawn_panel
 from fusion.nodes.join import JUDGE_NODE, join, route_after_join
 from fusion.nodes.judge import judge
-from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Checkpointer
 
 FusionGraph = CompiledStateGraph[FusionState, Context, InputState, OutputState]
 

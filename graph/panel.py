@@ -4,6 +4,10 @@ namespace, so a resumed run picks a panelist up inside its tool loop."""
 
 from __future__ import annotations
 
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
+
 from fusion.graph.context import Context
 from fusion.graph.state import PanelistInput, PanelistOutput, PanelistState
 from fusion.nodes.draft import write_draft
@@ -15,9 +19,6 @@ from fusion.nodes.panelist import (
     route_after_model,
 )
 from fusion.tools import web_fetch, web_search
-from langgraph.graph import START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode
 
 MODEL_NODE = "model"
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fusion.errors import ConfigError
 from fusion.graph.context import MAX_PANEL, MAX_TOOL_CALLS_LIMIT, Context
 from fusion.graph.settings import Settings
-
-from fusion.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ never stored in state, so a resumed run uses the current environment.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import weakref
 from dataclasses import dataclass
 
-from fusion.graph.settings import Settings
+import httpx
 from langchain_openai import ChatOpenAI
 
 from fusion.errors import ConfigError
+from fusion.graph.settings import Settings
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 RECURSION_HEADER = "X-Fusion-Depth"
@@ -66,6 +69,30 @@ def check_credentials(models: list[str], settings: Settings) -> None:
         endpoint_for(model_id, settings).api_key(model_id)
 
 
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _async_client(base_url: str) -> httpx.AsyncClient | None:
+    """One pooled HTTP client per endpoint and event loop.
+
+    langchain-openai caches its default client per base URL for the whole process,
+    so a second `asyncio.run(fuse(...))` would reuse a client bound to a closed loop.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    clients = _CLIENTS.setdefault(loop, {})
+    client = clients.get(base_url)
+    if client is None:
+        timeout = httpx.Timeout(DEFAULT_REQUEST_TIMEOUT_S, connect=10.0)
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        client = clients[base_url] = httpx.AsyncClient(timeout=timeout, limits=limits)
+    return client
+
+
 def chat_model(
     model_id: str,
     settings: Settings,
@@ -95,4 +122,5 @@ def chat_model(
         stream_usage=True,
         extra_body=extra_body,
         default_headers={RECURSION_HEADER: "1"},
+        http_async_client=_async_client(endpoint.base_url),
     )

@@ -16,10 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fusion.graph.context import JudgeMethod
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fusion.errors import ConfigError
+from fusion.graph.context import JudgeMethod
 
 DEFAULT_CONFIG_PATH = Path("~/.config/fusion/config.toml")
 DEFAULT_CONTEXT_WINDOW = 128_000

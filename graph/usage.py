@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from langchain_core.messages import AIMessage
+
 from fusion.graph.settings import Settings
 from fusion.graph.state import CallUsage, Usage
-from langchain_core.messages import AIMessage
 
 
 def reported_cost(message: AIMessage) -> float | None:

@@ -7,13 +7,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.errors import NodeError
+
 from fusion.graph.state import FailedModel, PanelistInput, PanelistState, Response, Source
 from fusion.graph.usage import total_usage
 from fusion.nodes.events import emit
 from fusion.nodes.failures import classify
 from fusion.nodes.panelist import tool_calls_made
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langgraph.errors import NodeError
 
 
 def sources_from(messages: Sequence[BaseMessage]) -> list[Source]:

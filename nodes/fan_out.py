@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite, Send
+
 from fusion.graph.context import Context
 from fusion.graph.plan import resolve_plan
 from fusion.graph.providers import check_credentials
@@ -11,8 +14,6 @@ from fusion.graph.settings import load_settings
 from fusion.graph.state import FusionState, PanelistInput
 from fusion.nodes.question import conversation_from
 from fusion.tools import check_search_ready
-from langgraph.runtime import Runtime
-from langgraph.types import Overwrite, Send
 
 PANELIST_NODE = "panelist"
 

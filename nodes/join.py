@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.graph import END
+from langgraph.runtime import Runtime
+
 from fusion.graph.context import Context
 from fusion.graph.state import FusionState
 from fusion.graph.usage import merge_usages
-from langgraph.graph import END
-from langgraph.runtime import Runtime
 
 JUDGE_NODE = "judge"
 

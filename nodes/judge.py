@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
 from fusion.graph.context import Context
 from fusion.graph.plan import resolve_plan
 from fusion.graph.settings import load_settings
@@ -21,8 +24,6 @@ from fusion.nodes.judge_call import JudgeOutcome, run_judge
 from fusion.nodes.judge_input import assign_labels, judge_messages
 from fusion.nodes.judge_schema import JudgeVerdict
 from fusion.nodes.question import conversation_from
-from langchain_core.messages import AIMessage
-from langgraph.runtime import Runtime
 
 
 async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:

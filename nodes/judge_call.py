@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import ValidationError
+
 from fusion.graph.context import JudgeMethod
 from fusion.graph.providers import chat_model
 from fusion.graph.settings import Settings
@@ -15,8 +18,6 @@ from fusion.graph.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
 from fusion.nodes.failures import classify
 from fusion.nodes.judge_schema import JudgeVerdict
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from pydantic import ValidationError
 
 _PROBLEMS = {
     "judge_not_valid_json": "it was not valid JSON (or not the structured call)",

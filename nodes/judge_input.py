@@ -9,9 +9,10 @@ from __future__ import annotations
 import random
 import string
 
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
 from fusion.graph.state import Response
 from fusion.nodes import judge_prompts as prompts
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 
 def assign_labels(drafts: list[Response], seed: int | None) -> list[tuple[str, Response]]:

@@ -8,6 +8,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.prebuilt.tool_node import ToolCallWithContext
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
 from fusion.graph.context import Context
 from fusion.graph.providers import chat_model
 from fusion.graph.settings import load_settings
@@ -17,10 +22,6 @@ from fusion.nodes import panelist_prompts as prompts
 from fusion.nodes.events import emit
 from fusion.nodes.failures import classify
 from fusion.tools import WEB_TOOLS
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langgraph.prebuilt.tool_node import ToolCallWithContext
-from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 SEARCH_NODE = "search"
 FETCH_NODE = "fetch"

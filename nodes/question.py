@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fusion.graph.state import InputState
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from fusion.errors import ConfigError
+from fusion.graph.state import InputState
 
 
 def conversation_from(state: InputState) -> list[BaseMessage]:

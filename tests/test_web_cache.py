@@ -7,15 +7,15 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from fusion.graph.context import Context
-from fusion.tools import web_fetch
-from fusion.tools.fetch_cache import RunCache, run_key
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Send
 
+from fusion.graph.context import Context
+from fusion.tools import web_fetch
+from fusion.tools.fetch_cache import RunCache, run_key
 from tests.fixtures.web import call_tool
 from tests.fixtures.web_server import ScriptedWebServer
 

@@ -14,11 +14,11 @@ import tracemalloc
 import zlib
 
 import pytest
+
 from fusion.graph.context import Context
 from fusion.tools import WEB_TOOLS, web_fetch, web_search
 from fusion.tools import download as dl
 from fusion.tools.framing import CLOSE, OPEN
-
 from tests.fixtures.web import call_tool, run_tool_node
 from tests.fixtures.web_server import ScriptedWebServer
 

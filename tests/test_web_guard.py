@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpcore
 import pytest
+
 from fusion.tools import netguard, web_fetch
 from fusion.tools import tls as tls_module
 from fusion.tools.netguard import address_kind, is_public_address
-
 from tests.fixtures.web import call_tool
 from tests.fixtures.web_server import ScriptedWebServer
 

@@ -7,13 +7,13 @@ import json
 import time
 
 import pytest
+from tavily import AsyncTavilyClient
+
+from fusion.errors import ConfigError
 from fusion.graph.context import Context
 from fusion.tools import WEB_TOOLS, check_search_ready, web_search
 from fusion.tools import search as search_module
 from fusion.tools.framing import CLOSE, OPEN
-from tavily import AsyncTavilyClient
-
-from fusion.errors import ConfigError
 from tests.fixtures.web import call_tool, run_tool_node
 from tests.fixtures.web_server import ScriptedWebServer
 

@@ -8,9 +8,10 @@ built from. Their failures come back as error ToolMessages with a readable messa
 
 from __future__ import annotations
 
+from langchain_core.tools import BaseTool
+
 from fusion.tools.fetch import web_fetch
 from fusion.tools.search import check_search_ready, web_search
-from langchain_core.tools import BaseTool
 
 WEB_TOOLS: list[BaseTool] = [web_search, web_fetch]
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import httpx
+from langchain_core.tools import ToolException
+
 from fusion.tools.netguard import AddressRefused, GuardedTransport, HostNotFound
 from fusion.tools.tls import shared_ssl_context
-from langchain_core.tools import ToolException
 
 Kind = Literal["html", "text", "json", "pdf"]
 

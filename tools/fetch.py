@@ -14,6 +14,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.tools import ToolException, tool
+
+from fusion.errors import ConfigError
 from fusion.graph.settings import load_settings
 from fusion.tools import download as dl
 from fusion.tools.download import FetchError
@@ -21,9 +24,6 @@ from fusion.tools.extract import extract
 from fusion.tools.fetch_cache import RunCache, run_key
 from fusion.tools.framing import cut, fence
 from fusion.tools.run_context import WebToolRuntime, context_of
-from langchain_core.tools import ToolException, tool
-
-from fusion.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fusion.graph.context import Context
 from langgraph.prebuilt import ToolRuntime
+
+from fusion.graph.context import Context
 
 # The type of the tools' `runtime` parameter. Parametrized, so the schema of the
 # injected argument knows `context` is a Context (an unparametrized ToolRuntime makes

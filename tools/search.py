@@ -13,10 +13,6 @@ import os
 from typing import Any
 
 import httpx
-from fusion.graph.context import Context
-from fusion.tools.framing import fence
-from fusion.tools.run_context import WebToolRuntime, context_of
-from fusion.tools.tls import shared_ssl_context
 from langchain_core.tools import ToolException, tool
 from tavily import (
     AsyncTavilyClient,
@@ -28,6 +24,10 @@ from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
 from fusion.errors import ConfigError
+from fusion.graph.context import Context
+from fusion.tools.framing import fence
+from fusion.tools.run_context import WebToolRuntime, context_of
+from fusion.tools.tls import shared_ssl_context
 
 log = logging.getLogger(__name__)
 
