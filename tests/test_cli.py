@@ -142,3 +142,45 @@ def test_presets_lists_shipped_presets(cli_env: dict[str, str]) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "quality" in proc.stdout and "budget" in proc.stdout
     assert "~anthropic/claude-opus-latest" in proc.stdout
+
+
+def test_ask_in_a_terminal_shows_live_table_answer_and_cost_line(
+    llm_env: ScriptedLLMServer, cli_env: dict[str, str]
+) -> None:
+    import pty
+
+    llm_env.script("vendor/a", Text("alpha draft", cost=0.001))
+    llm_env.script("vendor/judge", echo_judge)
+    command = [
+        sys.executable,
+        "-m",
+        "fusion.cli.main",
+        "ask",
+        "Q?",
+        "--panel",
+        "vendor/a",
+        "--judge",
+        "vendor/judge",
+        "--no-web",
+    ]
+    output = bytearray()
+
+    def read(fd: int) -> bytes:
+        data = os.read(fd, 4096)
+        output.extend(data)
+        return data
+
+    env = {**cli_env, "COLUMNS": "120", "TERM": "xterm"}
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        status = pty.spawn(command, read)
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    text = output.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "vendor/a" in text and "done" in text  # the live table
+    assert "Fused answer" in text  # the answer, rendered
+    assert "$0.0010" in text and "thread" in text  # the cost line

@@ -117,3 +117,36 @@ async def test_price_table_from_config_file_prices_calls(
     judge_cost = (judge_usage["prompt_tokens"] + judge_usage["completion_tokens"]) / 1e6
     assert result.usage.cost_complete is True
     assert result.usage.cost_usd == pytest.approx(0.003 + judge_cost)
+
+
+async def test_conversation_input_gets_the_answer_appended_as_ai_message(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from fusion.graph import graph
+
+    llm_env.script("vendor/a", Text("Paris, still."))
+    llm_env.script("vendor/judge", echo_judge)
+    history = [
+        HumanMessage("What is the capital of France?"),
+        AIMessage("Paris."),
+        HumanMessage("And in 1900?"),
+    ]
+    state = await graph.ainvoke(
+        {"messages": history},
+        context=fusion_context(panel=["vendor/a"], judge="vendor/judge", web=False),
+    )
+
+    (request,) = llm_env.requests_for("vendor/a")
+    assert [m["role"] for m in request.messages] == ["system", "user", "assistant", "user"]
+    assert state["messages"][-1].type == "ai"
+    assert state["messages"][-1].content == state["answer"]
+    assert len(state["messages"]) == 4
+    assert "capital of France" in llm_env.requests_for("vendor/judge")[0].text
+
+
+def fusion_context(**options: object) -> object:
+    from fusion.api import make_context
+
+    return make_context(**options)
