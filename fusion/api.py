@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from langchain_core.messages import BaseMessage
-from langchain_core.runnables import RunnableConfig
 from langgraph.types import Checkpointer, StreamMode
 
 from fusion.errors import ConfigError
@@ -65,20 +64,34 @@ async def fuse(
     preset: str | None = None,
     panel: list[str] | None = None,
     judge: str | None = None,
-    checkpointer: Checkpointer = None,
+    checkpointer: Checkpointer | Literal[False] = None,
+    db: str | None = None,
     thread_id: str | None = None,
     **options: Any,
 ) -> FusionResult:
     """Fuse one answer from a panel. Options are `Context` fields (`web=False`,
     `max_tool_calls=4`, `deadline_s=30`, ...). Raises `ConfigError` on bad input
-    before any model is called."""
+    before any model is called.
+
+    The run is checkpointed in the SQLite database (`db`, else `FUSION_DB`, else the
+    default path) unless a `checkpointer` is given, or `checkpointer=False`."""
     context = make_context(preset=preset, panel=panel, judge=judge, **options)
     preflight(context, prompt, messages)
     thread_id = thread_id or str(uuid.uuid4())
+    payload = run_input(prompt, messages)
+    if checkpointer is None:
+        from fusion.runs import db_path, open_checkpointer
+
+        async with open_checkpointer(db_path(db)) as saver:
+            return await collect(stream_run(payload, context, saver, thread_id), thread_id)
+    given = None if checkpointer is False else checkpointer
+    return await collect(stream_run(payload, context, given, thread_id), thread_id)
+
+
+async def collect(events: AsyncIterator[tuple[str, Any]], thread_id: str) -> FusionResult:
+    """Drain a run's events and return its result."""
     final: dict[str, Any] = {}
-    async for kind, data in stream_run(
-        run_input(prompt, messages), context, checkpointer=checkpointer, thread_id=thread_id
-    ):
+    async for kind, data in events:
         if kind == "values":
             final = data
     return FusionResult.from_state(final, thread_id)
@@ -87,16 +100,16 @@ async def fuse(
 async def stream_run(
     payload: dict[str, Any] | None,
     context: Context,
-    *,
     checkpointer: Checkpointer,
     thread_id: str,
 ) -> AsyncIterator[tuple[str, Any]]:
     """Run (or, with `payload=None`, resume) the graph, yielding `("custom", event)`
     progress and `("values", state)` snapshots of the top-level state."""
     from fusion.graph.builder import build_graph
+    from fusion.runs import run_config
 
     graph = build_graph(checkpointer=checkpointer)
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    config = run_config(thread_id, context if payload is not None else None)
     modes: list[StreamMode] = ["custom", "values"]
     stream = graph.astream(
         cast(InputState | None, payload),

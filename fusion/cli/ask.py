@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from fusion.api import make_context, preflight, run_input, stream_run
 from fusion.cli.live import LiveView
 from fusion.cli.render import render_result
 from fusion.result import FusionResult
+from fusion.runs import db_path, open_checkpointer
 
 RUN_OPTIONS = (
     "preset",
@@ -41,10 +43,24 @@ async def ask(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     err.print(f"thread: {thread_id}", highlight=False, markup=False)
     payload = run_input(args.prompt.strip(), None)
+    async with open_checkpointer(db_path(args.db)) as saver:
+        runner = stream_run(payload, context, saver, thread_id)
+        final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+    return report(FusionResult.from_state(final, thread_id), as_json=args.json)
+
+
+async def follow(
+    runner: AsyncIterator[tuple[str, Any]],
+    err: Console,
+    panel: list[str],
+    judge: str,
+    *,
+    live: bool,
+) -> dict[str, Any]:
+    """Show a run's progress (live table in a terminal, plain lines otherwise) and
+    return its final state."""
     final: dict[str, Any] = {}
-    live = err.is_terminal and not args.json
-    view = LiveView(err, plan.panel, plan.judge) if live else None
-    runner = stream_run(payload, context, checkpointer=None, thread_id=thread_id)
+    view = LiveView(err, panel, judge) if live and err.is_terminal else None
     if view is not None:
         with view:
             async for kind, data in runner:
@@ -58,8 +74,12 @@ async def ask(args: argparse.Namespace) -> int:
                 _log_event(err, data)
             else:
                 final = data
-    result = FusionResult.from_state(final, thread_id)
-    if args.json:
+    return final
+
+
+def report(result: FusionResult, *, as_json: bool) -> int:
+    """Print the result (JSON on stdout, or rendered) and return the exit code."""
+    if as_json:
         sys.stdout.write(result.model_dump_json() + "\n")
     else:
         render_result(Console(), result)

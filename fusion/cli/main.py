@@ -17,6 +17,11 @@ def main(argv: list[str] | None = None) -> int:
             from fusion.cli.ask import ask
 
             return asyncio.run(ask(args))
+        if args.command in ("resume", "show", "runs"):
+            from fusion.cli import history
+
+            command = {"resume": history.resume, "show": history.show, "runs": history.runs}
+            return asyncio.run(command[args.command](args))
         if args.command == "presets":
             from fusion.cli.presets import list_presets
 

@@ -51,6 +51,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed for the order drafts reach the judge")
 
 
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="checkpoint database (default: $FUSION_DB, else ~/.local/share/fusion/runs.sqlite)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="fusion",
@@ -60,5 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="fuse one answer", description="Fuse one answer.")
     add_run_options(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_db_option(ask)
+    resume = commands.add_parser("resume", help="continue an interrupted run")
+    resume.add_argument("thread_id", help="the run's thread ID (printed as `thread: ...`)")
+    resume.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_db_option(resume)
+    show = commands.add_parser("show", help="a run's state and step history")
+    show.add_argument("thread_id", help="the run's thread ID")
+    show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_db_option(show)
+    runs = commands.add_parser("runs", help="recent runs with status and cost")
+    runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    runs.add_argument("--json", action="store_true", help="print a JSON list on stdout")
+    add_db_option(runs)
     commands.add_parser("presets", help="list the presets")
     return parser

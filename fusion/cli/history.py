@@ -1,0 +1,122 @@
+"""`fusion resume`, `fusion show` and `fusion runs`: checkpointed runs, found again."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from fusion.api import stream_run
+from fusion.cli.ask import follow, report
+from fusion.graph.builder import FusionGraph, build_graph
+from fusion.graph.plan import resolve_plan
+from fusion.graph.providers import check_credentials
+from fusion.graph.settings import load_settings
+from fusion.result import FusionResult
+from fusion.runs import db_path, open_checkpointer, run_config, saved_context, thread_ids
+
+
+async def resume(args: argparse.Namespace) -> int:
+    """Continue an interrupted run; finished panelists are not called again."""
+    err = Console(stderr=True)
+    async with open_checkpointer(db_path(args.db)) as saver:
+        context = await saved_context(saver, args.thread_id)
+        graph = build_graph(checkpointer=saver)
+        snapshot = await graph.aget_state(run_config(args.thread_id))
+        err.print(f"thread: {args.thread_id}", highlight=False, markup=False)
+        if not snapshot.next:
+            err.print("the run had already finished; its result:", highlight=False)
+            return report(
+                FusionResult.from_state(snapshot.values, args.thread_id), as_json=args.json
+            )
+        settings = load_settings()
+        plan = resolve_plan(context, settings)
+        check_credentials([*plan.panel, plan.judge], settings)
+        runner = stream_run(None, context, saver, args.thread_id)
+        final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+    return report(FusionResult.from_state(final, args.thread_id), as_json=args.json)
+
+
+async def show(args: argparse.Namespace) -> int:
+    """Print a run's state (drafts so far, analysis, cost, failures) and step history."""
+    async with open_checkpointer(db_path(args.db)) as saver:
+        await saved_context(saver, args.thread_id)  # a clear error for an unknown ID
+        graph = build_graph(checkpointer=saver)
+        config = run_config(args.thread_id)
+        snapshot = await graph.aget_state(config)
+        history = [_step(s) async for s in graph.aget_state_history(config)][::-1]
+    result = FusionResult.from_state(snapshot.values, args.thread_id)
+    if not snapshot.next and not snapshot.values.get("status"):
+        result.status = "failed"
+    pending = list(snapshot.next)
+    if args.json:
+        payload = {"result": result.model_dump(), "pending": pending, "history": history}
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return 0
+    console = Console()
+    console.print(f"question: {snapshot.values.get('question', '')}", highlight=False)
+    state = "interrupted (resume it with `fusion resume`)" if pending else result.status
+    console.print(f"state: {state}", highlight=False)
+    table = Table(title="steps")
+    for column in ("step", "source", "wrote", "next", "at"):
+        table.add_column(column)
+    for step in history:
+        table.add_row(
+            str(step["step"]),
+            step["source"],
+            ", ".join(step["wrote"]),
+            ", ".join(step["next"]),
+            step["created_at"],
+        )
+    console.print(table)
+    report(result, as_json=False)
+    return 0
+
+
+def _step(snapshot: Any) -> dict[str, Any]:
+    metadata = snapshot.metadata or {}
+    return {
+        "step": metadata.get("step"),
+        "source": str(metadata.get("source", "")),
+        "wrote": sorted({t.name for t in snapshot.tasks if t.result is not None}),
+        "next": list(snapshot.next),
+        "created_at": snapshot.created_at or "",
+    }
+
+
+async def runs(args: argparse.Namespace) -> int:
+    """List recent runs, newest first, with status and cost."""
+    rows = []
+    async with open_checkpointer(db_path(args.db)) as saver:
+        graph: FusionGraph = build_graph(checkpointer=saver)
+        for thread_id in await thread_ids(saver, args.limit):
+            snapshot = await graph.aget_state(run_config(thread_id))
+            values = snapshot.values
+            status = "interrupted" if snapshot.next else values.get("status", "failed")
+            result = FusionResult.from_state(values, thread_id)
+            rows.append(
+                {
+                    "thread_id": thread_id,
+                    "status": status,
+                    "cost_usd": result.usage.cost_usd,
+                    "question": values.get("question", ""),
+                    "created_at": snapshot.created_at,
+                }
+            )
+    if args.json:
+        sys.stdout.write(json.dumps(rows) + "\n")
+        return 0
+    table = Table(title=f"runs in {db_path(args.db)}")
+    for column in ("thread", "status", "cost", "question", "at"):
+        table.add_column(column)
+    for row in rows:
+        cost = "" if row["cost_usd"] is None else f"${row['cost_usd']:.4f}"
+        table.add_row(
+            row["thread_id"], row["status"], cost, row["question"][:60], row["created_at"] or ""
+        )
+    Console().print(table)
+    return 0

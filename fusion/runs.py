@@ -1,0 +1,86 @@
+"""Where runs are checkpointed, and how a run is found again.
+
+Every CLI and `fuse()` run is checkpointed in one SQLite file (`FUSION_DB`, else
+`~/.local/share/fusion/runs.sqlite`). The run's `Context` (models and options,
+never a key) rides in the checkpoint metadata, so `fusion resume` can rebuild it;
+provider URLs and keys always come from the current environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from fusion.errors import ConfigError
+from fusion.graph.context import Context
+
+CONTEXT_KEY = "fusion_context"
+
+
+def db_path(explicit: str | None = None) -> Path:
+    """The checkpoint database: `--db`, else `FUSION_DB`, else the per-user default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("FUSION_DB"):
+        return Path(os.environ["FUSION_DB"]).expanduser()
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser()
+    return data_home / "fusion" / "runs.sqlite"
+
+
+@asynccontextmanager
+async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """An `AsyncSqliteSaver` on `path`, creating its folder on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        yield saver
+
+
+def run_config(thread_id: str, context: Context | None = None) -> RunnableConfig:
+    """The config of a run on `thread_id`; the context is kept in checkpoint metadata."""
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    if context is not None:
+        # a JSON string: checkpoint metadata keeps only primitive values
+        config["metadata"] = {CONTEXT_KEY: json.dumps(dataclasses.asdict(context))}
+    return config
+
+
+async def saved_context(saver: AsyncSqliteSaver, thread_id: str) -> Context:
+    """The `Context` a run was started with, from its first checkpoint's metadata."""
+    found: dict[str, Any] | None = None
+    async for checkpoint in saver.alist(run_config(thread_id)):
+        stored = (checkpoint.metadata or {}).get(CONTEXT_KEY)
+        if isinstance(stored, str):
+            found = json.loads(stored)
+    if found is None:
+        raise ConfigError(
+            f"no run {thread_id!r} in {saver_path(saver)}: check the ID with `fusion runs` "
+            "(or the --db / FUSION_DB it ran with)"
+        )
+    known = {f.name for f in dataclasses.fields(Context)}
+    return Context(**{k: v for k, v in found.items() if k in known})
+
+
+async def thread_ids(saver: AsyncSqliteSaver, limit: int) -> list[str]:
+    """The most recent runs' thread IDs, newest first."""
+    await saver.setup()
+    async with (
+        saver.lock,
+        saver.conn.execute(
+            "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
+            "WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY latest DESC LIMIT ?",
+            (limit,),
+        ) as cursor,
+    ):
+        return [str(row[0]) async for row in cursor]
+
+
+def saver_path(saver: AsyncSqliteSaver) -> str:
+    return str(getattr(saver.conn, "_path", "the checkpoint database"))

@@ -1,0 +1,150 @@
+"""Checkpointed runs: killed with SIGKILL mid-run, then resumed without re-paying drafts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.llm_replies import Hang, Text
+from tests.fixtures.llm_server import ScriptedLLMServer
+from tests.fixtures.panel_scripts import echo_judge, responses_in
+
+PANEL = ["vendor/fast-a", "vendor/fast-b", "vendor/slow-c"]
+
+
+def fusion(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fusion.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def saved_drafts(db: Path, thread_id: str) -> int:
+    """Panel drafts already persisted as pending writes of the run's top level."""
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        try:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM writes WHERE thread_id = ? AND checkpoint_ns = '' "
+                "AND channel = 'responses'",
+                (thread_id,),
+            ).fetchone()
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+    return int(row[0])
+
+
+def wait_for(predicate, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def env(llm_env: ScriptedLLMServer, tmp_path: Path) -> dict[str, str]:
+    run_env = {k: v for k, v in os.environ.items() if k not in ("TAVILY_API_KEY",)}
+    run_env["FUSION_DB"] = str(tmp_path / "runs.sqlite")
+    run_env["HOME"] = str(tmp_path)
+    return run_env
+
+
+def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
+    llm_env: ScriptedLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    llm_env.script("vendor/fast-a", Text("draft from the first fast panelist", cost=0.001))
+    llm_env.script("vendor/fast-b", Text("draft from the second fast panelist", cost=0.001))
+    llm_env.script("vendor/slow-c", Hang())
+    llm_env.script("vendor/judge", echo_judge)
+    args = ["ask", "Q?", "--no-web", "--json", "--judge", "vendor/judge"]
+    for model in PANEL:
+        args += ["--panel", model]
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fusion.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    first_line = proc.stderr.readline().strip()
+    assert first_line.startswith("thread: ")
+    thread_id = first_line.removeprefix("thread: ")
+    db = Path(env["FUSION_DB"])
+    wait_for(lambda: saved_drafts(db, thread_id) >= 2, "two drafts in the checkpoint")
+    assert llm_env.requests_for("vendor/slow-c"), "the slow panelist was called"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    show = fusion("show", thread_id, "--json", env=env)
+    assert show.returncode == 0, show.stderr
+    shown = json.loads(show.stdout)
+    assert shown["pending"] == ["panelist"]
+    assert sorted(r["model"] for r in shown["result"]["responses"]) == PANEL[:2]
+
+    llm_env.reset()
+    llm_env.script("vendor/slow-c", Text("draft from the slow panelist", cost=0.001))
+    llm_env.script("vendor/judge", echo_judge)
+    resumed = fusion("resume", thread_id, "--json", env=env)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.splitlines()[0] == f"thread: {thread_id}"
+    assert llm_env.requests_for("vendor/fast-a") == []
+    assert llm_env.requests_for("vendor/fast-b") == []
+    assert len(llm_env.requests_for("vendor/slow-c")) == 1
+    (judge_request,) = llm_env.requests_for("vendor/judge")
+    assert sorted(responses_in(judge_request).values()) == [
+        "draft from the first fast panelist",
+        "draft from the second fast panelist",
+        "draft from the slow panelist",
+    ]
+    result = json.loads(resumed.stdout)
+    assert result["status"] == "ok"
+    assert result["thread_id"] == thread_id
+    assert len(result["responses"]) == 3
+
+    listed = json.loads(fusion("runs", "--json", env=env).stdout)
+    assert listed[0]["thread_id"] == thread_id and listed[0]["status"] == "ok"
+
+
+def test_checkpoint_files_never_hold_the_api_key(
+    llm_env: ScriptedLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    secret = "sk-test-SECRET-0123456789abcdef"
+    env["FUSION_API_KEY"] = secret
+    llm_env.script("vendor/a", Text("alpha"))
+    llm_env.script("vendor/judge", echo_judge)
+
+    proc = fusion(
+        "ask", "Q?", "--no-web", "--json", "--panel", "vendor/a", "--judge", "vendor/judge", env=env
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert llm_env.requests_for("vendor/a")[0].headers["authorization"] == f"Bearer {secret}"
+    files = list(tmp_path.glob("runs.sqlite*"))
+    assert files
+    for path in files:
+        assert secret.encode() not in path.read_bytes()
+    assert secret not in proc.stdout + proc.stderr
+
+
+def test_resume_of_an_unknown_thread_is_one_clear_line(env: dict[str, str]) -> None:
+    proc = fusion("resume", "no-such-thread", env=env)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no run 'no-such-thread'" in line and "fusion runs" in line
