@@ -41,7 +41,8 @@ def resolve_plan(context: Context, settings: Settings) -> RunPlan:
     if not judge:
         raise ConfigError("the judge model ID is empty: give one with --judge")
     _check_limits(context, len(panel))
-    fallback = context.fallback_judge or preset.fallback_judge
+    # the preset's fallback backs up the preset's judge, not a judge the caller chose
+    fallback = context.fallback_judge or (None if context.judge else preset.fallback_judge)
     return RunPlan(preset_name, panel, judge, fallback if fallback != judge else None)
 
 
