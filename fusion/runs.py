@@ -18,6 +18,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.types import Overwrite
 
 from fusion.errors import ConfigError
 from fusion.graph.context import Context
@@ -80,6 +81,33 @@ async def thread_ids(saver: AsyncSqliteSaver, limit: int) -> list[str]:
         ) as cursor,
     ):
         return [str(row[0]) async for row in cursor]
+
+
+PANEL_FAILURES = ("insufficient_panel", "all_panels_failed")
+
+
+async def reopen_failed_run(graph: Any, config: RunnableConfig, values: dict[str, Any]) -> str:
+    """Make a finished, failed run resumable: what it will retry, or "" if nothing.
+
+    A run short of its quorum retries its failed panelists (keeping every paid draft);
+    a run whose judge failed retries the judge on the same drafts.
+    """
+    reason = values.get("failure_reason")
+    if values.get("status") != "failed" or not reason:
+        return ""
+    if reason in PANEL_FAILURES:
+        failed = [f["model"] for f in values.get("failed_models") or []]
+        kept = [r for r in values.get("responses") or [] if r["status"] == "ok"]
+        update = {
+            "responses": Overwrite(kept),
+            "failed_models": Overwrite([]),
+            "failure_reason": None,
+            "rerun": failed,
+        }
+        await graph.aupdate_state(config, update, as_node="fan_out")
+        return "panelists " + ", ".join(failed)
+    await graph.aupdate_state(config, {"failure_reason": None}, as_node="join")
+    return "the judge"
 
 
 def saver_path(saver: AsyncSqliteSaver) -> str:

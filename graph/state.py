@@ -97,6 +97,8 @@ class FusionState(InputState, OutputState, total=False):
     judge_model: str
     judge_labels: dict[str, str]
     judge_calls: Annotated[list[CallUsage], operator.add]
+    rerun: list[str]
+    deadline_s: float | None
 
 
 class PanelistInput(TypedDict):

@@ -37,18 +37,21 @@ async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, An
         "answer": None,
         "analysis": None,
         "failure_reason": None,
+        "rerun": [],
+        "deadline_s": context.deadline_s,
     }
 
 
-def spawn_panel(state: FusionState, runtime: Runtime[Context]) -> list[Send]:
-    """One `Send` per panelist, each bounded by the run's deadline."""
-    context = runtime.context or Context()
+def spawn_panel(state: FusionState) -> list[Send]:
+    """One `Send` per panelist, each bounded by the run's deadline; a resumed failed
+    run sends only the panelists listed in `rerun`. Reads state only, so a resume
+    can re-enter the graph here without a runtime."""
     conversation = conversation_from(state)
     return [
         Send(
             PANELIST_NODE,
             PanelistInput(model=model_id, conversation=list(conversation)),  # type: ignore[arg-type]
-            timeout=context.deadline_s,
+            timeout=state.get("deadline_s"),
         )
-        for model_id in state["panel"]
+        for model_id in state.get("rerun") or state["panel"]
     ]

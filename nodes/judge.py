@@ -56,7 +56,8 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
         if outcome.verdict is not None:
             break
 
-    usage = _run_usage(state.get("responses") or [], total_usage(calls))
+    paid = [*(state.get("judge_calls") or []), *calls]  # earlier attempts, if resumed
+    usage = _run_usage(state.get("responses") or [], total_usage(paid))
     update: dict[str, Any] = {"judge_labels": labels, "judge_calls": calls, "usage": usage}
     if outcome.verdict is None:
         return update | {

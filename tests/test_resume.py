@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.llm_replies import Hang, Text
+from tests.fixtures.llm_replies import Error, Hang, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, responses_in
 
@@ -148,3 +148,61 @@ def test_resume_of_an_unknown_thread_is_one_clear_line(env: dict[str, str]) -> N
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert "no run 'no-such-thread'" in line and "fusion runs" in line
+
+
+def test_a_run_short_of_quorum_resumes_by_retrying_only_the_failed_panelist(
+    llm_env: ScriptedLLMServer, env: dict[str, str]
+) -> None:
+    llm_env.script("vendor/ok", Text("steady draft", cost=0.001))
+    llm_env.script("vendor/down", lambda r: Error(503, "maintenance"))
+    llm_env.script("vendor/judge", echo_judge)
+    args = [
+        "--no-web",
+        "--json",
+        "--judge",
+        "vendor/judge",
+        "--quorum",
+        "2",
+        "--panel",
+        "vendor/ok",
+        "--panel",
+        "vendor/down",
+    ]
+
+    first = fusion("ask", "Q?", *args, env=env)
+    failed = json.loads(first.stdout)
+    assert first.returncode == 1
+    assert failed["failure_reason"] == "insufficient_panel"
+
+    llm_env.reset()
+    llm_env.script("vendor/down", Text("back online draft", cost=0.002))
+    llm_env.script("vendor/judge", echo_judge)
+    resumed = fusion("resume", failed["thread_id"], "--json", env=env)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert llm_env.requests_for("vendor/ok") == []
+    result = json.loads(resumed.stdout)
+    assert result["status"] == "ok" and result["failed_models"] == []
+    assert sorted(r["text"] for r in result["responses"]) == ["back online draft", "steady draft"]
+    assert result["usage"]["cost_usd"] == pytest.approx(0.003)
+
+
+def test_a_run_whose_judge_failed_resumes_with_the_judge_only(
+    llm_env: ScriptedLLMServer, env: dict[str, str]
+) -> None:
+    llm_env.script("vendor/a", Text("draft a"))
+    llm_env.script("vendor/judge", lambda r: Text("prose, not JSON"))
+    first = fusion(
+        "ask", "Q?", "--no-web", "--json", "--panel", "vendor/a", "--judge", "vendor/judge", env=env
+    )
+    failed = json.loads(first.stdout)
+    assert failed["failure_reason"] == "judge_not_valid_json"
+
+    llm_env.reset()
+    llm_env.script("vendor/judge", echo_judge)
+    resumed = fusion("resume", failed["thread_id"], "--json", env=env)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert llm_env.requests_for("vendor/a") == []
+    result = json.loads(resumed.stdout)
+    assert result["status"] == "ok" and "draft a" in result["answer"]

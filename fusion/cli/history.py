@@ -17,7 +17,14 @@ from fusion.graph.plan import resolve_plan
 from fusion.graph.providers import check_credentials
 from fusion.graph.settings import load_settings
 from fusion.result import FusionResult
-from fusion.runs import db_path, open_checkpointer, run_config, saved_context, thread_ids
+from fusion.runs import (
+    db_path,
+    open_checkpointer,
+    reopen_failed_run,
+    run_config,
+    saved_context,
+    thread_ids,
+)
 
 
 async def resume(args: argparse.Namespace) -> int:
@@ -28,11 +35,16 @@ async def resume(args: argparse.Namespace) -> int:
         graph = build_graph(checkpointer=saver)
         snapshot = await graph.aget_state(run_config(args.thread_id))
         err.print(f"thread: {args.thread_id}", highlight=False, markup=False)
+        retrying = ""
         if not snapshot.next:
+            retrying = await reopen_failed_run(graph, run_config(args.thread_id), snapshot.values)
+        if not snapshot.next and not retrying:
             err.print("the run had already finished; its result:", highlight=False)
             return report(
                 FusionResult.from_state(snapshot.values, args.thread_id), as_json=args.json
             )
+        if retrying:
+            err.print(f"retrying {retrying}", highlight=False, markup=False)
         settings = load_settings()
         plan = resolve_plan(context, settings)
         check_credentials([*plan.panel, plan.judge], settings)
