@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"fusion: error: {exc}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write("fusion: interrupted\n")
+        sys.stderr.write(
+            "fusion: interrupted; continue with `fusion resume THREAD_ID` "
+            "(the thread printed first)\n"
+        )
         return 130
     return 2
 
