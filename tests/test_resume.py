@@ -206,3 +206,75 @@ def test_a_run_whose_judge_failed_resumes_with_the_judge_only(
     assert llm_env.requests_for("vendor/a") == []
     result = json.loads(resumed.stdout)
     assert result["status"] == "ok" and "draft a" in result["answer"]
+
+
+def subgraph_checkpoints(db: Path, thread_id: str) -> int:
+    """Checkpoints written inside panelist subgraphs (their own namespaces)."""
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        try:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM writes WHERE thread_id = ? AND checkpoint_ns != '' "
+                "AND channel = 'messages'",
+                (thread_id,),
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return 0
+    return int(row[0])
+
+
+def test_panelist_killed_inside_its_tool_loop_resumes_from_its_own_checkpoint(
+    llm_env: ScriptedLLMServer, web_env: object, env: dict[str, str]
+) -> None:
+    from tests.fixtures.llm_replies import ChatRequest, ToolCalls
+
+    web_env.on_search(lambda query: [])  # type: ignore[attr-defined]
+    env.update({k: os.environ[k] for k in ("TAVILY_BASE_URL", "TAVILY_API_KEY")})
+
+    def first_life(request: ChatRequest) -> ToolCalls | Hang:
+        if not request.tool_results:
+            return ToolCalls([("web_search", {"query": "tides"})])
+        return Hang()
+
+    llm_env.script("vendor/searcher", first_life)
+    llm_env.script("vendor/judge", echo_judge)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fusion.cli.main",
+            "ask",
+            "Q?",
+            "--json",
+            "--panel",
+            "vendor/searcher",
+            "--judge",
+            "vendor/judge",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    thread_id = proc.stderr.readline().strip().removeprefix("thread: ")
+    wait_for(lambda: len(llm_env.requests_for("vendor/searcher")) >= 2, "the second model call")
+    wait_for(
+        lambda: subgraph_checkpoints(Path(env["FUSION_DB"]), thread_id) >= 2,
+        "the tool round in the panelist's checkpoint",
+    )
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    searches_before = len(web_env.searches())  # type: ignore[attr-defined]
+
+    llm_env.reset()
+    llm_env.script("vendor/searcher", lambda r: Text(f"answer after {len(r.tool_results)} result"))
+    llm_env.script("vendor/judge", echo_judge)
+    resumed = fusion("resume", thread_id, "--json", env=env)
+
+    assert resumed.returncode == 0, resumed.stderr
+    (request,) = llm_env.requests_for("vendor/searcher")  # no first call again
+    assert len(request.tool_results) == 1  # it carries the tool round from before the kill
+    assert len(web_env.searches()) == searches_before  # type: ignore[attr-defined]
+    assert json.loads(resumed.stdout)["responses"][0]["text"] == "answer after 1 result"
