@@ -12,6 +12,7 @@ from langgraph.types import Checkpointer, StreamMode
 
 from fusion.errors import ConfigError
 from fusion.graph.context import Context
+from fusion.graph.estimate import check_budget, check_context_window, input_text
 from fusion.graph.plan import RunPlan, resolve_plan
 from fusion.graph.providers import check_credentials
 from fusion.graph.settings import load_settings
@@ -40,6 +41,9 @@ def preflight(context: Context, prompt: str | None, messages: list[Any] | None =
         raise ConfigError("the prompt is empty: give a question")
     settings = load_settings()
     plan = resolve_plan(context, settings)
+    text = input_text(prompt, messages)
+    check_context_window(plan, settings, text)
+    check_budget(context, plan, settings, text)
     check_credentials([*plan.panel, plan.judge], settings)
     if context.web and context.max_tool_calls > 0:
         from fusion.tools import check_search_ready

@@ -13,9 +13,13 @@ from langgraph.prebuilt.tool_node import ToolCallWithContext
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from fusion.errors import ConfigError
+from fusion.graph.budget import fit_tool_results, spent_share_reached
 from fusion.graph.context import Context
+from fusion.graph.estimate import completion_cap
+from fusion.graph.plan import resolve_plan
 from fusion.graph.providers import chat_model
-from fusion.graph.settings import load_settings
+from fusion.graph.settings import Settings, load_settings
 from fusion.graph.state import FailedModel, PanelistState
 from fusion.graph.usage import call_usage
 from fusion.nodes import panelist_prompts as prompts
@@ -66,11 +70,14 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
             error=result.status == "error",
         )
 
+    settings = load_settings()
     used = tool_calls_made(loop)
     budget_left = context.max_tool_calls - used if context.web else 0
+    if budget_left > 0 and _share_spent(state, context, settings):
+        budget_left = 0  # the run's money, not its tool count, ends the tool loop
     llm = chat_model(
         model_id,
-        load_settings(),
+        settings,
         temperature=context.temperature,
         max_completion_tokens=context.max_completion_tokens,
     )
@@ -81,6 +88,10 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     ]
     if budget_left <= 0 and used:
         messages.append(HumanMessage(prompts.BUDGET_SPENT))
+    room = settings.model_spec(model_id).context_window - completion_cap(
+        context.max_completion_tokens
+    )
+    messages = fit_tool_results(messages, room)
     runnable = llm.bind_tools(WEB_TOOLS) if budget_left > 0 else llm
     try:
         reply = await runnable.ainvoke(messages)
@@ -92,7 +103,21 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     for call in reply.tool_calls:
         target = call["args"].get("query") or call["args"].get("url")
         emit("tool_call", model=model_id, tool=call["name"], target=target)
-    return {**update, "messages": [reply], "calls": [call_usage(model_id, reply, load_settings())]}
+    return {**update, "messages": [reply], "calls": [call_usage(model_id, reply, settings)]}
+
+
+def _share_spent(state: PanelistState, context: Context, settings: Settings) -> bool:
+    """Whether this panelist has spent its share of `budget_usd` (panel + judge).
+
+    The panel size is not in the panelist's state, so it is re-derived from the
+    context; a plan that no longer resolves (it did in preflight) counts as one."""
+    if context.budget_usd is None:
+        return False
+    try:
+        panel_size = len(resolve_plan(context, settings).panel)
+    except ConfigError:
+        panel_size = max(len(context.panel), 1)
+    return spent_share_reached(state.get("calls", []), context, panel_size)
 
 
 def _within_budget(reply: AIMessage, budget_left: int) -> AIMessage:

@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
             from fusion.cli.ask import ask
 
             return asyncio.run(ask(args))
+        if args.command == "estimate":
+            from fusion.cli.estimate import estimate
+
+            return estimate(args)
         if args.command in ("resume", "show", "runs"):
             from fusion.cli import history
 

@@ -81,5 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
     runs.add_argument("--json", action="store_true", help="print a JSON list on stdout")
     add_db_option(runs)
+    estimate = commands.add_parser(
+        "estimate",
+        help="expected cost of an ask, without calling any model",
+        description="Estimate what `fusion ask` with the same arguments may cost.",
+    )
+    add_run_options(estimate)
+    estimate.add_argument("--json", action="store_true", help="print the estimate as JSON")
     commands.add_parser("presets", help="list the presets")
     return parser
