@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
 from fusion.graph.context import Context
+from fusion.graph.estimate import check_budget, check_context_window
 from fusion.graph.plan import resolve_plan
 from fusion.graph.providers import check_credentials
 from fusion.graph.settings import load_settings
@@ -24,6 +25,10 @@ async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, An
     settings = load_settings()
     plan = resolve_plan(context, settings)
     conversation = conversation_from(state)
+    # the same refusals as the CLI's, for runs that start here (server, Studio, parents)
+    text = "\n".join(m.text for m in conversation)
+    check_context_window(plan, settings, text)
+    check_budget(context, plan, settings, text)
     check_credentials([*plan.panel, plan.judge], settings)
     if context.web and context.max_tool_calls > 0:
         check_search_ready()
