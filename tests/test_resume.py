@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import Error, Hang, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, responses_in
@@ -20,26 +21,17 @@ from tests.fixtures.panel_scripts import echo_judge, responses_in
 PANEL = ["vendor/fast-a", "vendor/fast-b", "vendor/slow-c"]
 
 
-def fusion(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fusion.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
-def saved_drafts(db: Path, thread_id: str) -> int:
-    """Panel drafts already persisted as pending writes of the run's top level."""
+def saved_writes(db: Path, thread_id: str, channel: str, *, inside_panel: bool) -> int:
+    """Writes already persisted for a channel, at the top level or inside panelists'
+    subgraph namespaces."""
     if not db.exists():
         return 0
+    namespace = "checkpoint_ns != ''" if inside_panel else "checkpoint_ns = ''"
     with sqlite3.connect(db) as conn:
         try:
             row = conn.execute(
-                "SELECT COUNT(*) FROM writes WHERE thread_id = ? AND checkpoint_ns = '' "
-                "AND channel = 'responses'",
-                (thread_id,),
+                f"SELECT COUNT(*) FROM writes WHERE thread_id = ? AND {namespace} AND channel = ?",
+                (thread_id, channel),
             ).fetchone()
         except sqlite3.OperationalError:  # tables not created yet
             return 0
@@ -86,13 +78,16 @@ def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
     thread_id = first_line.removeprefix("thread: ")
     db = Path(env["FUSION_DB"])
     # fan_out's reset of `responses` is one write; each finished panelist adds one
-    wait_for(lambda: saved_drafts(db, thread_id) >= 3, "two drafts in the checkpoint")
+    wait_for(
+        lambda: saved_writes(db, thread_id, "responses", inside_panel=False) >= 3,
+        "two drafts in the checkpoint",
+    )
     assert llm_env.requests_for("vendor/slow-c"), "the slow panelist was called"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
 
-    show = fusion("show", thread_id, "--json", env=env)
+    show = run_fusion("show", thread_id, "--json", env=env)
     assert show.returncode == 0, show.stderr
     shown = json.loads(show.stdout)
     assert shown["pending"] == ["panelist"]
@@ -101,7 +96,7 @@ def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
     llm_env.reset()
     llm_env.script("vendor/slow-c", Text("draft from the slow panelist", cost=0.001))
     llm_env.script("vendor/judge", echo_judge)
-    resumed = fusion("resume", thread_id, "--json", env=env)
+    resumed = run_fusion("resume", thread_id, "--json", env=env)
 
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stderr.splitlines()[0] == f"thread: {thread_id}"
@@ -119,7 +114,7 @@ def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
     assert result["thread_id"] == thread_id
     assert len(result["responses"]) == 3
 
-    listed = json.loads(fusion("runs", "--json", env=env).stdout)
+    listed = json.loads(run_fusion("runs", "--json", env=env).stdout)
     assert listed[0]["thread_id"] == thread_id and listed[0]["status"] == "ok"
 
 
@@ -131,7 +126,7 @@ def test_checkpoint_files_never_hold_the_api_key(
     llm_env.script("vendor/a", Text("alpha"))
     llm_env.script("vendor/judge", echo_judge)
 
-    proc = fusion(
+    proc = run_fusion(
         "ask", "Q?", "--no-web", "--json", "--panel", "vendor/a", "--judge", "vendor/judge", env=env
     )
 
@@ -145,7 +140,7 @@ def test_checkpoint_files_never_hold_the_api_key(
 
 
 def test_resume_of_an_unknown_thread_is_one_clear_line(env: dict[str, str]) -> None:
-    proc = fusion("resume", "no-such-thread", env=env)
+    proc = run_fusion("resume", "no-such-thread", env=env)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert "no run 'no-such-thread'" in line and "fusion runs" in line
@@ -170,7 +165,7 @@ def test_a_run_short_of_quorum_resumes_by_retrying_only_the_failed_panelist(
         "vendor/down",
     ]
 
-    first = fusion("ask", "Q?", *args, env=env)
+    first = run_fusion("ask", "Q?", *args, env=env)
     failed = json.loads(first.stdout)
     assert first.returncode == 1
     assert failed["failure_reason"] == "insufficient_panel"
@@ -178,7 +173,7 @@ def test_a_run_short_of_quorum_resumes_by_retrying_only_the_failed_panelist(
     llm_env.reset()
     llm_env.script("vendor/down", Text("back online draft", cost=0.002))
     llm_env.script("vendor/judge", echo_judge)
-    resumed = fusion("resume", failed["thread_id"], "--json", env=env)
+    resumed = run_fusion("resume", failed["thread_id"], "--json", env=env)
 
     assert resumed.returncode == 0, resumed.stderr
     assert llm_env.requests_for("vendor/ok") == []
@@ -193,7 +188,7 @@ def test_a_run_whose_judge_failed_resumes_with_the_judge_only(
 ) -> None:
     llm_env.script("vendor/a", Text("draft a"))
     llm_env.script("vendor/judge", lambda r: Text("prose, not JSON"))
-    first = fusion(
+    first = run_fusion(
         "ask", "Q?", "--no-web", "--json", "--panel", "vendor/a", "--judge", "vendor/judge", env=env
     )
     failed = json.loads(first.stdout)
@@ -201,28 +196,12 @@ def test_a_run_whose_judge_failed_resumes_with_the_judge_only(
 
     llm_env.reset()
     llm_env.script("vendor/judge", echo_judge)
-    resumed = fusion("resume", failed["thread_id"], "--json", env=env)
+    resumed = run_fusion("resume", failed["thread_id"], "--json", env=env)
 
     assert resumed.returncode == 0, resumed.stderr
     assert llm_env.requests_for("vendor/a") == []
     result = json.loads(resumed.stdout)
     assert result["status"] == "ok" and "draft a" in result["answer"]
-
-
-def subgraph_checkpoints(db: Path, thread_id: str) -> int:
-    """Checkpoints written inside panelist subgraphs (their own namespaces)."""
-    if not db.exists():
-        return 0
-    with sqlite3.connect(db) as conn:
-        try:
-            row = conn.execute(
-                "SELECT COUNT(*) FROM writes WHERE thread_id = ? AND checkpoint_ns != '' "
-                "AND channel = 'messages'",
-                (thread_id,),
-            ).fetchone()
-        except sqlite3.OperationalError:
-            return 0
-    return int(row[0])
 
 
 def test_panelist_killed_inside_its_tool_loop_resumes_from_its_own_checkpoint(
@@ -262,7 +241,7 @@ def test_panelist_killed_inside_its_tool_loop_resumes_from_its_own_checkpoint(
     thread_id = proc.stderr.readline().strip().removeprefix("thread: ")
     wait_for(lambda: len(llm_env.requests_for("vendor/searcher")) >= 2, "the second model call")
     wait_for(
-        lambda: subgraph_checkpoints(Path(env["FUSION_DB"]), thread_id) >= 2,
+        lambda: saved_writes(Path(env["FUSION_DB"]), thread_id, "messages", inside_panel=True) >= 2,
         "the tool round in the panelist's checkpoint",
     )
     os.kill(proc.pid, signal.SIGKILL)
@@ -272,7 +251,7 @@ def test_panelist_killed_inside_its_tool_loop_resumes_from_its_own_checkpoint(
     llm_env.reset()
     llm_env.script("vendor/searcher", lambda r: Text(f"answer after {len(r.tool_results)} result"))
     llm_env.script("vendor/judge", echo_judge)
-    resumed = fusion("resume", thread_id, "--json", env=env)
+    resumed = run_fusion("resume", thread_id, "--json", env=env)
 
     assert resumed.returncode == 0, resumed.stderr
     (request,) = llm_env.requests_for("vendor/searcher")  # no first call again
