@@ -30,14 +30,15 @@ class LiveView:
         self.rows = {m: PanelistRow(m) for m in panel}
         self.judge = judge
         self.judge_state = "waiting"
-        self.live = Live(self._table(), console=console, refresh_per_second=8, transient=False)
+        # a callable renderable: the seconds column keeps ticking between events
+        self.live = Live(get_renderable=self._table, console=console, refresh_per_second=8)
 
     def __enter__(self) -> LiveView:
         self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.update(self._table())
+        self.live.refresh()
         self.live.__exit__(None, None, None)
 
     def on_event(self, event: dict[str, Any]) -> None:
@@ -49,12 +50,13 @@ class LiveView:
             self.judge_state = "done" if event.get("status") == "ok" else str(event.get("status"))
         elif row is not None:
             _update_row(row, kind, event)
-        self.live.update(self._table())
+        self.live.refresh()
 
     def _table(self) -> Table:
         table = Table(show_edge=False, pad_edge=False, expand=False)
         for column in ("panelist", "state", "tokens", "cost", "seconds"):
-            table.add_column(column, justify="right" if column != "panelist" else "left")
+            left = column in ("panelist", "state")
+            table.add_column(column, justify="left" if left else "right")
         now = time.monotonic()
         for row in self.rows.values():
             seconds = (
