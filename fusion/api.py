@@ -12,10 +12,7 @@ from langgraph.types import Checkpointer, StreamMode
 
 from fusion.errors import ConfigError
 from fusion.graph.context import Context
-from fusion.graph.estimate import check_budget, check_context_window, input_text
-from fusion.graph.plan import RunPlan, resolve_plan
-from fusion.graph.providers import check_credentials
-from fusion.graph.settings import load_settings
+from fusion.graph.plan import RunPlan
 from fusion.graph.state import InputState
 from fusion.result import FusionResult
 
@@ -36,19 +33,10 @@ def make_context(**options: Any) -> Context:
 
 
 def preflight(context: Context, prompt: str | None, messages: list[Any] | None = None) -> RunPlan:
-    """Every check that can fail before a model is called: input, plan, keys."""
-    if not (prompt or "").strip() and not messages:
-        raise ConfigError("the prompt is empty: give a question")
-    settings = load_settings()
-    plan = resolve_plan(context, settings)
-    text = input_text(prompt, messages)
-    check_context_window(plan, settings, text)
-    check_budget(context, plan, settings, text)
-    check_credentials([*plan.panel, plan.judge], settings)
-    if context.web and context.max_tool_calls > 0:
-        from fusion.tools import check_search_ready
+    """Every check that can fail before a model is called: input, plan, budget, keys."""
+    from fusion.nodes.fan_out import check_run
 
-        check_search_ready()
+    plan, _ = check_run(context, cast(InputState, run_input(prompt, messages)))
     return plan
 
 

@@ -26,8 +26,7 @@ estimate is monotone in each of them.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -58,14 +57,6 @@ DRAFT_FRAMING_TOKENS = 40
 def estimate_tokens(text: str) -> int:
     """Tokens in `text` at 4 characters per token, rounded up."""
     return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def input_text(prompt: str | None, messages: Sequence[Any] | None = None) -> str:
-    """The text a run sends as its question: the prompt, else every message's text."""
-    if prompt and prompt.strip():
-        return prompt
-    parts = [getattr(m, "text", None) or str(getattr(m, "content", m)) for m in messages or []]
-    return "\n".join(p for p in parts if isinstance(p, str))
 
 
 def completion_cap(cap: int | None) -> int:

@@ -99,7 +99,6 @@ def chat_model(
     *,
     temperature: float | None = None,
     max_completion_tokens: int | None = None,
-    streaming: bool = False,
 ) -> ChatOpenAI:
     """A ChatOpenAI bound to the model's endpoint.
 
@@ -118,7 +117,6 @@ def chat_model(
         max_completion_tokens=max_completion_tokens,
         timeout=DEFAULT_REQUEST_TIMEOUT_S,
         max_retries=DEFAULT_MAX_RETRIES,
-        streaming=streaming,
         stream_usage=True,
         extra_body=extra_body,
         default_headers={RECURSION_HEADER: "1"},

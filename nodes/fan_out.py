@@ -4,34 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
 from fusion.graph.context import Context
 from fusion.graph.estimate import check_budget, check_context_window
-from fusion.graph.plan import resolve_plan
+from fusion.graph.plan import RunPlan, resolve_plan
 from fusion.graph.providers import check_credentials
 from fusion.graph.settings import load_settings
-from fusion.graph.state import FusionState, PanelistInput
+from fusion.graph.state import FusionState, InputState, PanelistInput
 from fusion.nodes.question import conversation_from
 from fusion.tools import check_search_ready
 
 PANELIST_NODE = "panelist"
 
 
-async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Validate the run and clear the outputs of any earlier run on this thread."""
-    context = runtime.context or Context()
+def check_run(context: Context, state: InputState) -> tuple[RunPlan, list[BaseMessage]]:
+    """Every refusal that must come before a model call: input, plan, context
+    window, budget, keys. The CLI and `fuse()` call it up front; fan_out calls it
+    again for runs that start in the graph (server, Studio, parent graphs)."""
     settings = load_settings()
     plan = resolve_plan(context, settings)
     conversation = conversation_from(state)
-    # the same refusals as the CLI's, for runs that start here (server, Studio, parents)
     text = "\n".join(m.text for m in conversation)
     check_context_window(plan, settings, text)
     check_budget(context, plan, settings, text)
     check_credentials([*plan.panel, plan.judge], settings)
     if context.web and context.max_tool_calls > 0:
         check_search_ready()
+    return plan, conversation
+
+
+async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Validate the run and clear the outputs of any earlier run on this thread."""
+    context = runtime.context or Context()
+    plan, conversation = check_run(context, state)
     return {
         "question": conversation[-1].text,
         "panel": plan.panel,

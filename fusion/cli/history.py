@@ -62,8 +62,6 @@ async def show(args: argparse.Namespace) -> int:
         snapshot = await graph.aget_state(config)
         history = [_step(s) async for s in graph.aget_state_history(config)][::-1]
     result = FusionResult.from_state(snapshot.values, args.thread_id)
-    if not snapshot.next and not snapshot.values.get("status"):
-        result.status = "failed"
     pending = list(snapshot.next)
     if args.json:
         payload = {"result": result.model_dump(), "pending": pending, "history": history}
