@@ -96,13 +96,15 @@ async def stream_run(
     thread_id: str,
 ) -> AsyncIterator[tuple[str, Any]]:
     """Run (or, with `payload=None`, resume) the graph, yielding `("custom", event)`
-    progress and `("values", state)` snapshots of the top-level state."""
+    progress, `("answer", text)` for each chunk of the judge's answer as it is
+    written, and `("values", state)` snapshots of the top-level state."""
     from fusion.graph.builder import build_graph
+    from fusion.nodes.events import ANSWER_TAG
     from fusion.runs import run_config
 
     graph = build_graph(checkpointer=checkpointer)
     config = run_config(thread_id, context if payload is not None else None)
-    modes: list[StreamMode] = ["custom", "values"]
+    modes: list[StreamMode] = ["custom", "messages", "values"]
     stream = graph.astream(
         cast(InputState | None, payload),
         config,
@@ -113,5 +115,9 @@ async def stream_run(
     async for namespace, mode, data in stream:
         if mode == "custom":
             yield "custom", data
+        elif mode == "messages":
+            chunk, metadata = cast(tuple[BaseMessage, dict[str, Any]], data)
+            if ANSWER_TAG in (metadata.get("tags") or []) and chunk.text:
+                yield "answer", chunk.text
         elif mode == "values" and not namespace:
             yield "values", data

@@ -9,16 +9,18 @@ reason the high end is deliberately pessimistic.
 The range is built per model:
 
 - low: every panelist answers at once, without tools, with a short answer, and the
-  judge reads those short drafts and writes a short verdict;
+  judge reads those short drafts, writes a short answer, then re-reads them (and its
+  answer) to write a short analysis;
 - high: every panelist uses all `max_tool_calls` tool rounds (one call per round,
   which re-sends the most context), each result adding a full `fetch_max_chars` page
   to a context that every round re-sends, then writes a draft of
-  `max_completion_tokens` (4096 when unset); the judge reads all those drafts and
-  writes `judge_max_completion_tokens` (4096 when unset).
+  `max_completion_tokens` (4096 when unset); the judge reads all those drafts twice
+  and writes `judge_max_completion_tokens` (4096 when unset) in each of its two calls.
 
 Each call's prompt is capped at the model's context window minus its completion
 cap, because the panelist trims fetched text to fit (see `fusion.graph.budget`).
-Retries, the fallback judge and provider-side reasoning tokens are not counted.
+Retries, the fallback judge, provider-side reasoning tokens and prompt-cache
+discounts (the judge's second call repeats its first call's prompt) are not counted.
 Every term grows with the panel, the tool budget, the page size and the caps, so the
 estimate is monotone in each of them.
 """
@@ -129,8 +131,13 @@ def _judge(
     cap = completion_cap(context.judge_max_completion_tokens)
     window = settings.model_spec(model).context_window
     base = JUDGE_OVERHEAD_TOKENS + question
-    prompts = (_fit(base + drafts[0], window, cap), _fit(base + drafts[1], window, cap))
-    return _line(model, "judge", settings, (1, 1), prompts, (min(SHORT_ANSWER_TOKENS, cap), cap))
+    short = min(SHORT_ANSWER_TOKENS, cap)
+    # Two calls: the answer, then the analysis over the same prompt plus the answer.
+    prompts = (
+        2 * _fit(base + drafts[0], window, cap) + short,
+        2 * _fit(base + drafts[1], window, cap) + cap,
+    )
+    return _line(model, "judge", settings, (2, 2), prompts, (2 * short, 2 * cap))
 
 
 def _line(
@@ -177,12 +184,12 @@ def estimate_run(
         assumptions=[
             f"{CHARS_PER_TOKEN} characters per token; no tokenizer is used",
             "low: each panelist answers without tools in about "
-            f"{SHORT_ANSWER_TOKENS} tokens; the judge writes a short verdict",
+            f"{SHORT_ANSWER_TOKENS} tokens; the judge writes a short answer and analysis",
             f"high: each panelist makes {rounds} tool rounds, each adding a full "
             f"{context.fetch_max_chars}-character page to a context re-sent every round",
-            f"high: drafts of {panel_cap} tokens; judge verdict of "
-            f"{completion_cap(context.judge_max_completion_tokens)} tokens",
-            "not counted: retries, the fallback judge, reasoning tokens",
+            f"high: drafts of {panel_cap} tokens; judge answer and analysis of "
+            f"{completion_cap(context.judge_max_completion_tokens)} tokens each",
+            "not counted: retries, the fallback judge, reasoning tokens, prompt caching",
         ],
     )
 

@@ -12,8 +12,10 @@ import asyncio
 import os
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
 from fusion.errors import ConfigError
@@ -93,22 +95,49 @@ def _async_client(base_url: str) -> httpx.AsyncClient | None:
     return client
 
 
+class CostAwareChatOpenAI(ChatOpenAI):
+    """ChatOpenAI that keeps the provider's reported cost when it streams.
+
+    langchain-openai reads token counts from a stream's final usage chunk but drops
+    the rest of it, OpenRouter's `usage.cost` included; non-streamed replies keep the
+    whole usage dict under `response_metadata["token_usage"]`. This puts the usage
+    chunk there too, so `fusion.graph.usage.reported_cost` reads both the same way.
+    """
+
+    def _convert_chunk_to_generation_chunk(
+        self,
+        chunk: dict[str, Any],
+        default_chunk_class: type,
+        base_generation_info: dict[str, Any] | None,
+    ) -> ChatGenerationChunk | None:
+        generation = super()._convert_chunk_to_generation_chunk(
+            chunk, default_chunk_class, base_generation_info
+        )
+        usage = chunk.get("usage")
+        if generation is not None and isinstance(usage, dict) and "cost" in usage:
+            generation.message.response_metadata["token_usage"] = dict(usage)
+        return generation
+
+
 def chat_model(
     model_id: str,
     settings: Settings,
     *,
     temperature: float | None = None,
     max_completion_tokens: int | None = None,
+    stream: bool = False,
 ) -> ChatOpenAI:
-    """A ChatOpenAI bound to the model's endpoint.
+    """A chat model bound to the model's endpoint.
 
+    Calls are whole replies unless `stream` is set; only the judge's answer streams
+    (to LangGraph's `messages` mode), so panelists' tokens never reach a client.
     Retries are left to the OpenAI SDK: it retries connection errors, timeouts,
     408/409/429 and 5xx with backoff and honours `Retry-After`, and never
     retries 400/401/402/403/404, which is the policy Fusion wants.
     """
     endpoint = endpoint_for(model_id, settings)
     extra_body = {"usage": {"include": True}} if endpoint.openrouter_usage else None
-    return ChatOpenAI(
+    return CostAwareChatOpenAI(
         model=model_id,
         base_url=endpoint.base_url,
         api_key=endpoint.api_key(model_id),  # type: ignore[arg-type]
@@ -118,6 +147,7 @@ def chat_model(
         timeout=DEFAULT_REQUEST_TIMEOUT_S,
         max_retries=DEFAULT_MAX_RETRIES,
         stream_usage=True,
+        disable_streaming=not stream,
         extra_body=extra_body,
         default_headers={RECURSION_HEADER: "1"},
         http_async_client=_async_client(endpoint.base_url),

@@ -11,6 +11,13 @@ same shapes:
 - `panelist_failed`   {model, reason, message}
 - `judge_started`     {model, drafts}
 - `judge_done`        {model, status}
+
+The judge's answer itself streams in LangGraph's `messages` mode: its chunks come
+from node `judge` with the tag `fusion:answer` (`ANSWER_TAG`). Panelists' calls are
+not streamed, and the judge's analysis call is hidden from that mode, so a client
+filtering on that tag (or on the node) gets the answer's tokens and nothing else.
+If the judge fails and the fallback judge takes over, `judge_started` comes again
+before the fallback's tokens.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.config import get_stream_writer
+
+ANSWER_TAG = "fusion:answer"
 
 
 def emit(event: str, **fields: Any) -> None:

@@ -1,9 +1,11 @@
 """judge: fuse the drafts into one answer with a structured analysis.
 
 Drafts reach the judge anonymised and shuffled; the letters are mapped back to
-models here, in code. A judge that fails is retried once with a repair
-instruction, then the fallback judge is tried; if all fail, the run still
-returns every paid draft with a typed `failure_reason`.
+models here, in code. What the judge could not deliver, the fallback judge is
+asked for: the answer and analysis, or only the analysis when the answer already
+exists. If no judge answers, the run still returns every paid draft with a typed
+`failure_reason`; an answer whose analysis could not be read is kept, and the run
+is `degraded`, with no analysis and the reason.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from fusion.nodes.events import emit
 from fusion.nodes.join import drafts_of
 from fusion.nodes.judge_call import JudgeOutcome, run_judge
 from fusion.nodes.judge_input import assign_labels, judge_messages
-from fusion.nodes.judge_schema import JudgeVerdict
+from fusion.nodes.judge_schema import JudgeAnalysis
 from fusion.nodes.question import conversation_from
 
 
@@ -50,28 +52,32 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
             settings,
             method=method or "function_calling",
             max_completion_tokens=context.judge_max_completion_tokens,
+            answer=outcome.answer,  # a fallback judge only adds what is missing
         )
         calls += outcome.calls
         emit("judge_done", model=model_id, status=outcome.failure_reason or "ok")
-        if outcome.verdict is not None:
+        if outcome.analysis is not None:
             break
 
     paid = [*(state.get("judge_calls") or []), *calls]  # earlier attempts, if resumed
     usage = _run_usage(state.get("responses") or [], total_usage(paid))
     update: dict[str, Any] = {"judge_labels": labels, "judge_calls": calls, "usage": usage}
-    if outcome.verdict is None:
+    if outcome.answer is None:
         return update | {
             "status": "failed",
             "failure_reason": outcome.failure_reason or "judge_upstream_error",
         }
-    answer = outcome.verdict.answer.strip() + _missing_note(state)
+    answer = outcome.answer.text.strip() + _missing_note(state)
+    complete = outcome.analysis is not None and not state.get("failed_models")
     update |= {
-        "status": "degraded" if state.get("failed_models") else "ok",
+        "status": "ok" if complete else "degraded",
         "answer": answer,
-        "analysis": _named(outcome.verdict, labels),
+        "analysis": None if outcome.analysis is None else _named(outcome.analysis, labels),
+        "failure_reason": None if outcome.analysis is not None else outcome.failure_reason,
     }
     if state.get("messages"):
-        update["messages"] = [AIMessage(answer, name="fusion")]
+        # The streamed answer's ID, so `messages` mode does not send it twice.
+        update["messages"] = [AIMessage(answer, name="fusion", id=outcome.answer.id)]
     return update
 
 
@@ -89,14 +95,14 @@ def _missing_note(state: FusionState) -> str:
     return f"\n\n---\n*{len(failed)} of {total} panelists did not answer: {who}.*"
 
 
-def _named(verdict: JudgeVerdict, labels: dict[str, str]) -> dict[str, Any]:
+def _named(analysis: JudgeAnalysis, labels: dict[str, str]) -> dict[str, Any]:
     """The analysis with each response letter replaced by its model ID."""
 
     def model(label: str) -> str:
         key = label.strip().removeprefix("Response").strip().upper()
         return labels.get(key, f"unknown response {label}")
 
-    a = verdict.analysis
+    a = analysis
     return {
         "consensus": list(a.consensus),
         "contradictions": [

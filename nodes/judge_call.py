@@ -1,5 +1,12 @@
-"""One judge model's attempt: a structured-output call, one repair retry, and a
-typed reason when it still fails."""
+"""One judge model's attempt, in two calls: the answer, streamed as plain text, then
+the analysis as structured output.
+
+Answer first keeps the time to the first answer token short and lets any client
+show the answer as it is written (LangGraph `messages` mode, tag `fusion:answer`);
+the analysis call continues the same conversation, so providers with prefix caching
+bill its repeated drafts at the cached rate. An unusable analysis is asked for once
+more with a repair instruction; the answer is kept either way.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_openai import ChatOpenAI
+from langgraph.constants import TAG_NOSTREAM
 from pydantic import ValidationError
 
 from fusion.graph.context import JudgeMethod
@@ -16,21 +25,25 @@ from fusion.graph.settings import Settings
 from fusion.graph.state import CallUsage
 from fusion.graph.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
+from fusion.nodes.events import ANSWER_TAG
 from fusion.nodes.failures import classify
-from fusion.nodes.judge_schema import JudgeVerdict
+from fusion.nodes.judge_schema import JudgeAnalysis
 
 _PROBLEMS = {
     "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
     "judge_schema_mismatch": "it did not match the required schema",
     "judge_empty_completion": "it was empty",
 }
+_KEPT_REASONS = ("rate_limited", "insufficient_credits")
 
 
 @dataclass
 class JudgeOutcome:
-    """A verdict, or the reason there is none; `calls` holds every paid call."""
+    """The answer and analysis, or the reason one is missing; `calls` holds every
+    paid call. An answer without an analysis keeps the reason the analysis failed."""
 
-    verdict: JudgeVerdict | None = None
+    answer: AIMessage | None = None
+    analysis: JudgeAnalysis | None = None
     failure_reason: str | None = None
     message: str = ""
     calls: list[CallUsage] = field(default_factory=list)
@@ -43,47 +56,97 @@ async def run_judge(
     *,
     method: JudgeMethod,
     max_completion_tokens: int | None,
+    answer: AIMessage | None = None,
 ) -> JudgeOutcome:
-    """Ask one judge; on unusable output, ask once more with a repair instruction."""
-    outcome = JudgeOutcome()
+    """Ask one judge for the answer, then for its analysis of the responses. Given
+    the `answer` (an earlier judge's), only the analysis is asked for."""
+    outcome = JudgeOutcome(answer=answer)
     try:
-        llm = chat_model(
+        writer = chat_model(
+            model_id,
+            settings,
+            temperature=0,
+            max_completion_tokens=max_completion_tokens,
+            stream=True,
+        )
+        analyst = chat_model(
             model_id, settings, temperature=0, max_completion_tokens=max_completion_tokens
         )
     except Exception as exc:
         outcome.failure_reason, outcome.message = "judge_upstream_error", str(exc)
         return outcome
-    structured = llm.with_structured_output(JudgeVerdict, method=method, include_raw=True)
-    conversation = list(messages)
+    if outcome.answer is None:
+        outcome.answer = await _write_answer(writer, model_id, messages, settings, outcome)
+    if outcome.answer is not None:
+        conversation = [*messages, AIMessage(outcome.answer.text), HumanMessage(prompts.ANALYSIS)]
+        outcome.analysis = await _analyse(
+            analyst, model_id, conversation, settings, method, outcome
+        )
+    return outcome
+
+
+async def _write_answer(
+    llm: ChatOpenAI,
+    model_id: str,
+    messages: list[BaseMessage],
+    settings: Settings,
+    outcome: JudgeOutcome,
+) -> AIMessage | None:
+    """The streamed answer, or None with the reason recorded in `outcome`."""
+    try:
+        reply = await llm.with_config(tags=[ANSWER_TAG]).ainvoke(messages)
+    except Exception as exc:
+        _record_error(outcome, exc)
+        return None
+    outcome.calls.append(call_usage(model_id, reply, settings))
+    if not reply.text.strip():
+        outcome.failure_reason = "judge_empty_completion"
+        outcome.message = "the judge returned an empty answer"
+        return None
+    return reply
+
+
+async def _analyse(
+    llm: ChatOpenAI,
+    model_id: str,
+    conversation: list[BaseMessage],
+    settings: Settings,
+    method: JudgeMethod,
+    outcome: JudgeOutcome,
+) -> JudgeAnalysis | None:
+    """The structured analysis (hidden from `messages` mode), with one repair retry."""
+    structured = llm.with_structured_output(
+        JudgeAnalysis, method=method, include_raw=True
+    ).with_config(tags=[TAG_NOSTREAM])
     for _attempt in range(2):
         try:
             result: Any = await structured.ainvoke(conversation)
         except Exception as exc:
-            reason, message = classify(exc)
-            outcome.failure_reason = (
-                reason
-                if reason in ("rate_limited", "insufficient_credits")
-                else "judge_upstream_error"
-            )
-            outcome.message = message
-            return outcome
+            _record_error(outcome, exc)
+            return None
         raw = result["raw"]
         if isinstance(raw, AIMessage):
             outcome.calls.append(call_usage(model_id, raw, settings))
-        verdict, reason, message = _read(result)
-        if verdict is not None:
-            outcome.verdict, outcome.failure_reason, outcome.message = verdict, None, ""
-            return outcome
+        analysis, reason, message = _read(result)
+        if analysis is not None:
+            outcome.failure_reason, outcome.message = None, ""
+            return analysis
         outcome.failure_reason, outcome.message = reason, message
         if isinstance(raw, AIMessage):
-            conversation += [_without_tool_calls(raw), HumanMessage(_repair(reason))]
-    return outcome
+            conversation = [*conversation, _without_tool_calls(raw), HumanMessage(_repair(reason))]
+    return None
 
 
-def _read(result: dict[str, Any]) -> tuple[JudgeVerdict | None, str, str]:
-    """The verdict, or the typed reason why the reply is unusable."""
+def _record_error(outcome: JudgeOutcome, exc: Exception) -> None:
+    reason, message = classify(exc)
+    outcome.failure_reason = reason if reason in _KEPT_REASONS else "judge_upstream_error"
+    outcome.message = message
+
+
+def _read(result: dict[str, Any]) -> tuple[JudgeAnalysis | None, str, str]:
+    """The analysis, or the typed reason why the reply is unusable."""
     parsed = result.get("parsed")
-    if isinstance(parsed, JudgeVerdict):
+    if isinstance(parsed, JudgeAnalysis):
         return parsed, "", ""
     error = result.get("parsing_error")
     raw = result.get("raw")
@@ -97,7 +160,7 @@ def _read(result: dict[str, Any]) -> tuple[JudgeVerdict | None, str, str]:
             return None, "judge_empty_completion", "the judge returned nothing"
         return None, "judge_not_valid_json", (raw.text.strip() or str(error))[:200]
     try:
-        return JudgeVerdict.model_validate(payload), "", ""
+        return JudgeAnalysis.model_validate(payload), "", ""
     except ValidationError as exc:
         return None, "judge_schema_mismatch", str(exc).splitlines()[0]
 

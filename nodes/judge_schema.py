@@ -30,6 +30,8 @@ class JudgeUniqueInsight(BaseModel):
 
 
 class JudgeAnalysis(BaseModel):
+    """Record how the panel's responses agree and differ, by response letter."""
+
     consensus: list[str] = Field(description="Points all or nearly all responses agree on.")
     contradictions: list[JudgeContradiction] = Field(
         description="Topics where responses disagree, each stance tied to its response."
@@ -42,14 +44,4 @@ class JudgeAnalysis(BaseModel):
     )
     blind_spots: list[str] = Field(
         description="Things that matter for the question that every response missed."
-    )
-
-
-class JudgeVerdict(BaseModel):
-    """The judge's analysis of the panel, then the single best answer."""
-
-    analysis: JudgeAnalysis = Field(description="How the responses agree and differ.")
-    answer: str = Field(
-        description="The final answer for the user, in Markdown, self-contained, citing "
-        "source URLs inline; it never mentions the responses or their letters."
     )

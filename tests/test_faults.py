@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fusion import fuse
-from tests.fixtures.llm_replies import Error, Hang, Raw, Text
+from fusion.api import make_context
+from fusion.graph import graph
+from tests.fixtures.llm_replies import Error, Hang, Raw, Structured, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import echo_judge
+from tests.fixtures.panel_scripts import echo_judge, is_analysis_request
 
 
 async def test_transient_503s_are_retried_and_the_draft_is_used(
@@ -94,7 +96,7 @@ async def test_deadline_cuts_a_hanging_panelist_and_the_judge_proceeds_with_quor
     assert result.status == "degraded"
     assert [(f.model, f.reason) for f in result.failed_models] == [("vendor/hang", "timeout")]
     panel_start = min(r.started for r in llm_env.requests if r.model != "vendor/judge")
-    (judge_request,) = llm_env.requests_for("vendor/judge")
+    judge_request = llm_env.requests_for("vendor/judge")[0]
     waited = judge_request.started - panel_start
     assert waited >= 1.9  # the judge waited for the deadline...
     (hung,) = llm_env.requests_for("vendor/hang")
@@ -127,30 +129,35 @@ async def test_all_panelists_failing_is_all_panels_failed(llm_env: ScriptedLLMSe
     assert result.failed_models[0].reason == "model_not_found"
 
 
-async def test_judge_answering_in_prose_returns_drafts_with_typed_reason(
+async def test_judge_analysis_in_prose_keeps_the_answer_and_types_the_reason(
     llm_env: ScriptedLLMServer,
 ) -> None:
     llm_env.script("vendor/a", Text("draft a"))
-    llm_env.script("vendor/judge", lambda r: Text("I think draft a is best, honestly."))
+    llm_env.script("vendor/judge", lambda r: Text("Draft a is right."))
 
     result = await fuse("Q?", panel=["vendor/a"], judge="vendor/judge", web=False)
 
-    assert result.status == "failed"
+    assert result.status == "degraded"
+    assert result.answer == "Draft a is right."
+    assert result.analysis is None
     assert result.failure_reason == "judge_not_valid_json"
-    assert result.answer is None
     assert result.responses[0].text == "draft a"
-    judge_requests = llm_env.requests_for("vendor/judge")
-    assert len(judge_requests) == 2  # one repair retry
-    assert "could not be used" in judge_requests[1].text
+    *_, repair = llm_env.requests_for("vendor/judge")  # answer, analysis, repair
+    assert len(llm_env.requests_for("vendor/judge")) == 3
+    assert "could not be used" in repair.text  # one repair retry for the analysis
+    assert result.usage.completion_tokens == sum(
+        r.usage["completion_tokens"] for r in llm_env.requests if r.usage
+    )
 
 
-async def test_judge_schema_mismatch_then_fallback_judge_succeeds(
+async def test_judge_schema_mismatch_then_fallback_judge_adds_only_the_analysis(
     llm_env: ScriptedLLMServer,
 ) -> None:
-    from tests.fixtures.llm_replies import Structured
-
     llm_env.script("vendor/a", Text("draft a"))
-    llm_env.script("vendor/judge", lambda r: Structured({"answer": 42}))
+    llm_env.script(
+        "vendor/judge",
+        lambda r: Structured({"consensus": 42}) if is_analysis_request(r) else Text("answer a"),
+    )
     llm_env.script("vendor/backup", echo_judge)
 
     result = await fuse(
@@ -158,9 +165,27 @@ async def test_judge_schema_mismatch_then_fallback_judge_succeeds(
     )
 
     assert result.status == "ok"
-    assert len(llm_env.requests_for("vendor/judge")) == 2
-    assert len(llm_env.requests_for("vendor/backup")) == 1
+    assert result.answer == "answer a"
+    assert len(llm_env.requests_for("vendor/judge")) == 3  # answer, analysis, repair
+    (backup_request,) = llm_env.requests_for("vendor/backup")
+    assert is_analysis_request(backup_request) and "answer a" in backup_request.text
+    assert result.analysis and result.analysis.unique_insights[0].insight == "draft a"
+
+
+async def test_fallback_judge_writes_the_answer_when_the_judge_cannot(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    llm_env.script("vendor/a", Text("draft a"))
+    llm_env.script("vendor/judge", lambda r: Error(400, "context too long"))
+    llm_env.script("vendor/backup", echo_judge)
+
+    result = await fuse(
+        "Q?", panel=["vendor/a"], judge="vendor/judge", fallback_judge="vendor/backup", web=False
+    )
+
+    assert result.status == "ok"
     assert result.answer and "draft a" in result.answer
+    assert len(llm_env.requests_for("vendor/backup")) == 2
 
 
 async def test_judge_upstream_error_and_empty_completion_are_typed(
@@ -172,6 +197,13 @@ async def test_judge_upstream_error_and_empty_completion_are_typed(
     assert result.failure_reason == "judge_upstream_error"
 
     llm_env.script("vendor/judge", lambda r: Raw(200, _empty_completion()))
+    state = await graph.ainvoke(  # not streamed: the raw whole reply is read
+        {"prompt": "Q?"},
+        context=make_context(panel=["vendor/a"], judge="vendor/judge", web=False),
+    )
+    assert state["failure_reason"] == "judge_empty_completion"
+
+    llm_env.script("vendor/judge", lambda r: Text(""))  # streamed by fuse()
     result = await fuse("Q?", panel=["vendor/a"], judge="vendor/judge", web=False)
     assert result.failure_reason == "judge_empty_completion"
     assert result.responses[0].text == "draft a"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from fusion import fuse
@@ -31,9 +33,12 @@ async def test_panelists_run_concurrently_and_judge_runs_once_after_all(
     assert sorted(r.model for r in panel_requests) == sorted(PANEL)
     # every panelist's request arrived before any of them was answered: they overlap
     assert max(r.started for r in panel_requests) < min(r.ended or 0 for r in panel_requests)
-    judge_requests = llm_env.requests_for("vendor/judge")
-    assert len(judge_requests) == 1
-    assert judge_requests[0].started >= max(r.ended or 0 for r in panel_requests)
+    answer_request, analysis_request = llm_env.requests_for("vendor/judge")
+    assert answer_request.started >= max(r.ended or 0 for r in panel_requests)
+    assert analysis_request.started >= (answer_request.ended or 0)
+    # the answer streams to clients; panelists and the analysis are whole replies
+    assert answer_request.stream and not analysis_request.stream
+    assert not any(r.stream for r in panel_requests)
 
 
 async def test_judge_sees_every_draft_anonymised_and_analysis_names_real_models(
@@ -42,12 +47,12 @@ async def test_judge_sees_every_draft_anonymised_and_analysis_names_real_models(
     script_panel(llm_env)
     result = await fuse("What is fusion?", panel=PANEL, judge="vendor/judge", web=False)
 
-    (judge_request,) = llm_env.requests_for("vendor/judge")
-    shown = responses_in(judge_request)
-    assert sorted(shown.values()) == ["draft by alpha", "draft by beta", "draft by gamma"]
-    for model in PANEL:
-        assert model not in judge_request.text
-        assert model not in str(judge_request.body)
+    for judge_request in llm_env.requests_for("vendor/judge"):  # answer, then analysis
+        shown = responses_in(judge_request)
+        assert sorted(shown.values()) == ["draft by alpha", "draft by beta", "draft by gamma"]
+        for model in PANEL:
+            assert model not in judge_request.text
+            assert model not in str(judge_request.body)
     assert result.analysis is not None
     insights = {i.model: i.insight for i in result.analysis.unique_insights}
     assert insights == {m: f"draft by {m.split('/')[1]}" for m in PANEL}
@@ -72,15 +77,17 @@ async def test_tokens_and_cost_are_the_sums_of_every_answered_call(
     llm_env: ScriptedLLMServer,
 ) -> None:
     script_panel(llm_env, cost=0.0021)
+    llm_env.script("vendor/judge", lambda r: replace(echo_judge(r), cost=0.0005))
     result = await fuse("What is fusion?", panel=PANEL, judge="vendor/judge", web=False)
 
     answered = [r for r in llm_env.requests if r.status == 200 and r.usage]
-    assert len(answered) == 4
+    assert len(answered) == 5
     assert result.usage.prompt_tokens == sum(r.usage["prompt_tokens"] for r in answered)
     assert result.usage.completion_tokens == sum(r.usage["completion_tokens"] for r in answered)
-    # the judge's reply has no cost and no price: the total is marked incomplete
-    assert result.usage.cost_complete is False
-    assert result.usage.cost_usd == pytest.approx(3 * 0.0021)
+    # the provider's cost is kept for the streamed answer call as for whole replies
+    assert [r.stream for r in llm_env.requests_for("vendor/judge")] == [True, False]
+    assert result.usage.cost_complete is True
+    assert result.usage.cost_usd == pytest.approx(3 * 0.0021 + 2 * 0.0005)
     for response in result.responses:
         assert response.cost_usd == pytest.approx(0.0021)
         request = llm_env.requests_for(response.model)[0]
@@ -113,8 +120,11 @@ async def test_price_table_from_config_file_prices_calls(
     result = await fuse("Q?", panel=["vendor/priced"], judge="vendor/judge", web=False)
 
     assert result.responses[0].cost_usd == pytest.approx((1000 * 2.0 + 100 * 10.0) / 1e6)
-    judge_usage = llm_env.requests_for("vendor/judge")[0].usage
-    judge_cost = (judge_usage["prompt_tokens"] + judge_usage["completion_tokens"]) / 1e6
+    judge_cost = sum(
+        (r.usage["prompt_tokens"] + r.usage["completion_tokens"]) / 1e6
+        for r in llm_env.requests_for("vendor/judge")
+        if r.usage
+    )
     assert result.usage.cost_complete is True
     assert result.usage.cost_usd == pytest.approx(0.003 + judge_cost)
 

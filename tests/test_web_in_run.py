@@ -46,7 +46,7 @@ async def test_injected_page_text_stays_inside_the_fence_and_out_of_judge_instru
         fenced = re.search(re.escape(OPEN) + r".*?" + re.escape(CLOSE), content, re.S)
         assert fenced and ATTACK in fenced.group(0)
         assert ATTACK not in content.replace(fenced.group(0), "")
-    (judge_request,) = llm_env.requests_for("vendor/judge")
+    judge_request = llm_env.requests_for("vendor/judge")[0]
     system = [m for m in judge_request.messages if m["role"] == "system"]
     assert system and all(ATTACK not in str(m["content"]) for m in system)
 
