@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from pydantic import Field
 from typing_extensions import TypedDict
 
 RunStatus = Literal["ok", "degraded", "failed"]
@@ -21,9 +22,12 @@ ResponseStatus = Literal["ok", "failed", "timeout"]
 class Source(TypedDict):
     """A web page a panelist found (search) or read (fetch)."""
 
-    url: str
-    title: str
-    via: Literal["search", "fetch"]
+    url: Annotated[str, Field(description="The page's address.")]
+    title: Annotated[str, Field(description="The page's title, when known.")]
+    via: Annotated[
+        Literal["search", "fetch"],
+        Field(description="`search` if only seen in results, `fetch` if the panelist read it."),
+    ]
 
 
 class CallUsage(TypedDict):
@@ -38,55 +42,84 @@ class CallUsage(TypedDict):
 class Usage(TypedDict):
     """Tokens and dollars summed over calls; `cost_complete` is False when a call had no price."""
 
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost_usd: float | None
-    cost_complete: bool
+    prompt_tokens: Annotated[int, Field(description="Input tokens over every call.")]
+    completion_tokens: Annotated[int, Field(description="Output tokens over every call.")]
+    total_tokens: Annotated[int, Field(description="prompt_tokens + completion_tokens.")]
+    cost_usd: Annotated[
+        float | None, Field(description="Dollars: provider-reported, else priced; null if unknown.")
+    ]
+    cost_complete: Annotated[
+        bool, Field(description="False when some call's cost is unknown (not in cost_usd).")
+    ]
 
 
 class Response(TypedDict):
     """One panelist's outcome: its draft, or why there is none."""
 
-    model: str
-    status: ResponseStatus
-    text: str
-    sources: list[Source]
-    usage: Usage
-    cost_usd: float | None
-    seconds: float
-    tool_calls: int
-    tool_errors: list[str]
+    model: Annotated[str, Field(description="The panelist's model ID.")]
+    status: Annotated[ResponseStatus, Field(description="ok, failed, or timeout (deadline).")]
+    text: Annotated[str, Field(description="The draft (empty when the panelist failed).")]
+    sources: Annotated[list[Source], Field(description="Pages it found or read.")]
+    usage: Annotated[Usage, Field(description="Tokens and dollars of its calls.")]
+    cost_usd: Annotated[float | None, Field(description="Its dollars; null if unknown.")]
+    seconds: Annotated[float, Field(description="Wall time of its branch.")]
+    tool_calls: Annotated[int, Field(description="Web tool calls it made.")]
+    tool_errors: Annotated[list[str], Field(description="Tool calls that failed, and why.")]
 
 
 class FailedModel(TypedDict):
     """A model that gave no usable output, with a typed reason and the provider's words."""
 
-    model: str
-    reason: str
-    message: str
+    model: Annotated[str, Field(description="The model ID.")]
+    reason: Annotated[
+        str, Field(description="Typed reason: timeout, rate_limited, unauthorized, ...")
+    ]
+    message: Annotated[str, Field(description="The provider's own words.")]
 
 
 class InputState(TypedDict, total=False):
     """What a caller sends: a `prompt`, or a `messages` conversation (its last human
     message is the question, earlier turns are context)."""
 
-    prompt: str
-    messages: Annotated[list[AnyMessage], add_messages]
+    prompt: Annotated[str, Field(description="The question to put to the panel.")]
+    messages: Annotated[
+        list[AnyMessage],
+        Field(description="A conversation instead of a prompt; its last human message is asked."),
+        add_messages,
+    ]
 
 
 class OutputState(TypedDict, total=False):
     """What a run returns; `messages` gains the answer as an AI message when the
     input was a conversation, so the graph drops into a `MessagesState` parent."""
 
-    status: RunStatus
-    answer: str | None
-    analysis: dict[str, Any] | None
-    responses: Annotated[list[Response], operator.add]
-    failed_models: Annotated[list[FailedModel], operator.add]
-    failure_reason: str | None
-    usage: Usage
-    messages: Annotated[list[AnyMessage], add_messages]
+    status: Annotated[
+        RunStatus,
+        Field(description="ok; degraded (some panelist or the analysis missing); failed."),
+    ]
+    answer: Annotated[str | None, Field(description="The judge's answer, in Markdown.")]
+    analysis: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="consensus, contradictions (stances by model), partial_coverage, "
+            "unique_insights, blind_spots."
+        ),
+    ]
+    responses: Annotated[
+        list[Response], Field(description="Every panelist's draft and usage."), operator.add
+    ]
+    failed_models: Annotated[
+        list[FailedModel], Field(description="Models that gave no usable output."), operator.add
+    ]
+    failure_reason: Annotated[
+        str | None, Field(description="Why the answer or analysis is missing, when it is.")
+    ]
+    usage: Annotated[Usage, Field(description="Tokens and dollars of the whole run.")]
+    messages: Annotated[
+        list[AnyMessage],
+        Field(description="The input conversation plus the answer as an AI message."),
+        add_messages,
+    ]
 
 
 class FusionState(InputState, OutputState, total=False):
