@@ -37,8 +37,9 @@ def db_path(explicit: str | None = None) -> Path:
 
 
 @asynccontextmanager
-async def open_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+async def open_checkpointer(path: str | Path) -> AsyncIterator[AsyncSqliteSaver]:
     """An `AsyncSqliteSaver` on `path`, creating its folder on first use."""
+    path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         yield saver

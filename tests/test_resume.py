@@ -5,45 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.checkpoints import saved_writes, wait_for
 from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import Error, Hang, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, responses_in
 
 PANEL = ["vendor/fast-a", "vendor/fast-b", "vendor/slow-c"]
-
-
-def saved_writes(db: Path, thread_id: str, channel: str, *, inside_panel: bool) -> int:
-    """Writes already persisted for a channel, at the top level or inside panelists'
-    subgraph namespaces."""
-    if not db.exists():
-        return 0
-    namespace = "checkpoint_ns != ''" if inside_panel else "checkpoint_ns = ''"
-    with sqlite3.connect(db) as conn:
-        try:
-            row = conn.execute(
-                f"SELECT COUNT(*) FROM writes WHERE thread_id = ? AND {namespace} AND channel = ?",
-                (thread_id, channel),
-            ).fetchone()
-        except sqlite3.OperationalError:  # tables not created yet
-            return 0
-    return int(row[0])
-
-
-def wait_for(predicate, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -79,7 +53,7 @@ def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
     db = Path(env["FUSION_DB"])
     # fan_out's reset of `responses` is one write; each finished panelist adds one
     wait_for(
-        lambda: saved_writes(db, thread_id, "responses", inside_panel=False) >= 3,
+        lambda: saved_writes(db, thread_id, "responses") >= 3,
         "two drafts in the checkpoint",
     )
     assert llm_env.requests_for("vendor/slow-c"), "the slow panelist was called"
@@ -241,7 +215,7 @@ def test_panelist_killed_inside_its_tool_loop_resumes_from_its_own_checkpoint(
     thread_id = proc.stderr.readline().strip().removeprefix("thread: ")
     wait_for(lambda: len(llm_env.requests_for("vendor/searcher")) >= 2, "the second model call")
     wait_for(
-        lambda: saved_writes(Path(env["FUSION_DB"]), thread_id, "messages", inside_panel=True) >= 2,
+        lambda: saved_writes(Path(env["FUSION_DB"]), thread_id, "messages", namespace="?*") >= 2,
         "the tool round in the panelist's checkpoint",
     )
     os.kill(proc.pid, signal.SIGKILL)
