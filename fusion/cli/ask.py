@@ -66,13 +66,15 @@ async def follow(
             async for kind, data in runner:
                 if kind == "custom":
                     view.on_event(data)
-                else:
+                elif kind == "answer":
+                    view.on_answer(data)
+                elif kind == "values":
                     final = data
     else:
         async for kind, data in runner:
             if kind == "custom":
                 _log_event(err, data)
-            else:
+            elif kind == "values":
                 final = data
     return final
 

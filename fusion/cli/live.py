@@ -30,6 +30,7 @@ class LiveView:
         self.rows = {m: PanelistRow(m) for m in panel}
         self.judge = judge
         self.judge_state = "waiting"
+        self.answer_chars = 0
         # a callable renderable: the seconds column keeps ticking between events
         self.live = Live(get_renderable=self._table, console=console, refresh_per_second=8)
 
@@ -46,10 +47,17 @@ class LiveView:
         row = self.rows.get(model)
         if kind == "judge_started":
             self.judge, self.judge_state = model, "judging"
+            self.answer_chars = 0
         elif kind == "judge_done":
             self.judge_state = "done" if event.get("status") == "ok" else str(event.get("status"))
         elif row is not None:
             _update_row(row, kind, event)
+        self.live.refresh()
+
+    def on_answer(self, text: str) -> None:
+        """A chunk of the judge's answer: show that it is being written."""
+        self.answer_chars += len(text)
+        self.judge_state = f"writing ({self.answer_chars:,} chars)"
         self.live.refresh()
 
     def _table(self) -> Table:
