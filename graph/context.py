@@ -7,8 +7,9 @@ environment when a model or tool is built, never stored in context or state.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 MAX_PANEL = 8
 MAX_TOOL_CALLS_LIMIT = 16
@@ -117,3 +118,26 @@ class Context:
             "Empty: a fresh shuffle each run."
         },
     )
+
+
+def context_of(runtime: Any) -> Context:
+    """The run's `Context`, whatever form the host handed it in.
+
+    A Fusion run gets a `Context`; LangGraph server and hosts without a context
+    schema pass a dict; a parent graph that embeds Fusion passes its own context
+    object, whose attributes named like `Context` fields apply (so a parent can add
+    `panel` and `judge` to its own context). No context means the defaults.
+    """
+    context = getattr(runtime, "context", None)
+    if isinstance(context, Context):
+        return context
+    if context is None:
+        return Context()
+    if isinstance(context, dict):
+        given = {k: v for k, v in context.items() if k in _FIELDS}
+    else:
+        given = {k: getattr(context, k) for k in _FIELDS if hasattr(context, k)}
+    return Context(**given)
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Context))

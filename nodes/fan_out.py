@@ -8,7 +8,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
-from fusion.graph.context import Context
+from fusion.graph.context import Context, context_of
 from fusion.graph.estimate import check_budget, check_context_window
 from fusion.graph.plan import RunPlan, resolve_plan
 from fusion.graph.providers import check_credentials
@@ -38,7 +38,7 @@ def check_run(context: Context, state: InputState) -> tuple[RunPlan, list[BaseMe
 
 async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Validate the run and clear the outputs of any earlier run on this thread."""
-    context = runtime.context or Context()
+    context = context_of(runtime)
     plan, conversation = check_run(context, state)
     return {
         "question": conversation[-1].text,

@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 
-from fusion.graph.context import Context
+from fusion.graph.context import Context, context_of
 from fusion.graph.state import FusionState
 from fusion.graph.usage import merge_usages
 
@@ -20,7 +20,7 @@ def drafts_of(state: FusionState) -> list[Any]:
 
 async def join(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
     """With fewer drafts than the quorum, end the run as failed, keeping every draft."""
-    context = runtime.context or Context()
+    context = context_of(runtime)
     drafts = drafts_of(state)
     if len(drafts) >= context.quorum:
         return {}

@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from fusion.graph.context import Context
+from fusion.graph.context import Context, context_of
 from fusion.graph.plan import resolve_plan
 from fusion.graph.settings import load_settings
 from fusion.graph.state import FusionState, Response, Usage
@@ -30,7 +30,7 @@ from fusion.nodes.question import conversation_from
 
 async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run the judge (and its fallback) over the drafts; write answer and analysis."""
-    context = runtime.context or Context()
+    context = context_of(runtime)
     settings = load_settings()
     plan = resolve_plan(context, settings)
     drafts: list[Response] = drafts_of(state)

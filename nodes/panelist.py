@@ -15,7 +15,7 @@ from langgraph.types import Send
 
 from fusion.errors import ConfigError
 from fusion.graph.budget import fit_tool_results, spent_share_reached
-from fusion.graph.context import Context
+from fusion.graph.context import Context, context_of
 from fusion.graph.estimate import completion_cap
 from fusion.graph.plan import resolve_plan
 from fusion.graph.providers import chat_model
@@ -54,7 +54,7 @@ def _system_prompt(context: Context, budget_left: int) -> str:
 
 async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the panelist's model for its next step: tool calls, or its draft."""
-    context = runtime.context or Context()
+    context = context_of(runtime)
     model_id = state["model"]
     loop = state["messages"]
     update: dict[str, Any] = {}

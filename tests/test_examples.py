@@ -126,3 +126,33 @@ async def test_fusion_as_a_tool_answers_through_the_agent(llm_env: ScriptedLLMSe
     )
     assert "Panel disagreed on: wording" in tool_result
     assert state["messages"][-1].text == f"The panel says: {tool_result}"
+
+
+async def test_a_parent_with_its_own_context_type_passes_the_panel_by_field_name(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    from dataclasses import dataclass, field
+
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    from fusion.graph import graph as fusion_graph
+
+    @dataclass
+    class AppContext:  # the parent's own context: Fusion reads the fields it knows
+        user_id: str
+        panel: list[str] = field(default_factory=lambda: ["vendor/b"])
+        judge: str = "vendor/judge"
+        web: bool = False
+
+    script_panel(llm_env)
+    builder = StateGraph(MessagesState, context_schema=AppContext)
+    builder.add_node("fusion", fusion_graph)
+    builder.add_edge(START, "fusion")
+    builder.add_edge("fusion", END)
+
+    state = await builder.compile().ainvoke(
+        {"messages": [HumanMessage("Hi?")]}, context=AppContext(user_id="u1")
+    )
+
+    assert state["messages"][-1].text == "Fused answer:\nb answers: Hi?"
+    assert llm_env.requests_for("vendor/a") == []
