@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
             from fusion.cli.presets import list_presets
 
             return list_presets()
+        if args.command == "serve":
+            from fusion.cli.serve import serve
+
+            return serve(args)
     except ConfigError as exc:
         sys.stderr.write(f"fusion: error: {exc}\n")
         return 2

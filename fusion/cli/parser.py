@@ -89,4 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(estimate)
     estimate.add_argument("--json", action="store_true", help="print the estimate as JSON")
     commands.add_parser("presets", help="list the presets")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the OpenAI chat completions API (model `fusion` or `fusion/<preset>`)",
+        description="Serve GET /v1/models and POST /v1/chat/completions. Set "
+        "FUSION_SERVER_API_KEY to require `Authorization: Bearer <key>`.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn log level (default info)",
+    )
+    add_db_option(serve)
     return parser

@@ -1,0 +1,38 @@
+"""`fusion serve`: the OpenAI-compatible endpoint, under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SERVE_EXTRA = ("fastapi", "starlette", "uvicorn", "sse_starlette")
+MISSING_EXTRA = 'fusion serve needs the serve extra: pip install "fusion-panel[serve]"\n'
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run until interrupted; FastAPI and uvicorn are imported only here."""
+    try:
+        import uvicorn
+
+        from fusion.serve.app import create_app
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in SERVE_EXTRA:
+            raise
+        sys.stderr.write(MISSING_EXTRA)
+        return 2
+    from fusion.graph.settings import load_settings
+
+    load_settings()  # a broken config file fails now, in one line, not on every request
+    if not os.environ.get("FUSION_SERVER_API_KEY") and args.host not in LOOPBACK:
+        sys.stderr.write(
+            f"fusion serve: warning: {args.host} is reachable by others and "
+            "FUSION_SERVER_API_KEY is not set: anyone who can connect spends your "
+            "provider credit\n"
+        )
+    config = uvicorn.Config(
+        create_app(db=args.db), host=args.host, port=args.port, log_level=args.log_level
+    )
+    uvicorn.Server(config).run()
+    return 0

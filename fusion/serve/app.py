@@ -1,0 +1,44 @@
+"""The ASGI app: `create_app()` for `fusion serve`, and `app` for LangGraph server.
+
+`langgraph.json` names `fusion.serve.app:app` under `http.app`, so one deployment
+serves the LangGraph API and the OpenAI one side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from fusion.errors import ConfigError
+from fusion.graph.settings import load_settings
+from fusion.serve.checkpoints import Checkpoints
+from fusion.serve.routes import build_router
+
+
+def create_app(db: str | None = None) -> FastAPI:
+    """The OpenAI-compatible app; runs are checkpointed in `db` (else `FUSION_DB`,
+    else the per-user default), opened on first use and closed at shutdown."""
+    checkpoints = Checkpoints(db)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # read the config files now, in a thread, not in the first request's handler
+        with contextlib.suppress(ConfigError):  # a broken file is a 503 per request
+            await asyncio.to_thread(load_settings)
+        yield
+        await checkpoints.close()
+
+    app = FastAPI(
+        title="Fusion",
+        summary="OpenAI-compatible chat completions answered by a judged panel of models.",
+        lifespan=lifespan,
+    )
+    app.include_router(build_router(checkpoints))
+    return app
+
+
+app = create_app()

@@ -1,0 +1,47 @@
+"""`stream: false`: run the panel to the end and answer one `chat.completion`.
+
+A client that hangs up cancels the run's outstanding model calls instead of paying
+for an answer nobody reads (`fusion.serve.cancel`); what finished before that stays
+in the run's checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from langgraph.types import Checkpointer
+
+from fusion.api import collect, run_input, stream_run
+from fusion.serve.cancel import until_disconnect
+from fusion.serve.options import RunRequest
+from fusion.serve.outcome import failure, metadata, usage
+from fusion.serve.schemas import AssistantMessage, ChatCompletion, Choice
+
+CLIENT_CLOSED = 499  # nginx's status for "client closed the request"; nobody reads it
+
+
+async def complete(
+    request: Request, run: RunRequest, saver: Checkpointer, thread_id: str
+) -> Response:
+    events = stream_run(run_input(None, run.messages), run.context, saver, thread_id)
+    result = await until_disconnect(request, collect(events, thread_id))
+    if result is None:
+        return Response(status_code=CLIENT_CLOSED)
+    if result.status == "failed" or not result.answer:
+        raise failure(result)
+    completion = ChatCompletion(
+        id=completion_id(thread_id),
+        created=int(time.time()),
+        model=run.model,
+        choices=[Choice(message=AssistantMessage(content=result.answer))],
+        usage=usage(result),
+        fusion=metadata(result),
+    )
+    return JSONResponse(completion.model_dump(mode="json"))
+
+
+def completion_id(thread_id: str) -> str:
+    """The thread ID is in the completion's ID, so a client log leads to the run."""
+    return f"chatcmpl-{thread_id}"
