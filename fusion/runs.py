@@ -8,6 +8,7 @@ provider URLs and keys always come from the current environment.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -38,11 +39,17 @@ def db_path(explicit: str | None = None) -> Path:
 
 @asynccontextmanager
 async def open_checkpointer(path: str | Path) -> AsyncIterator[AsyncSqliteSaver]:
-    """An `AsyncSqliteSaver` on `path`, creating its folder on first use."""
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    """An `AsyncSqliteSaver` on `path`, creating its folder on first use (in a thread:
+    LangGraph server refuses blocking file calls on its event loop)."""
+    ready = await asyncio.to_thread(_with_folder, Path(path))
+    async with AsyncSqliteSaver.from_conn_string(str(ready)) as saver:
         yield saver
+
+
+def _with_folder(path: Path) -> Path:
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def run_config(thread_id: str, context: Context | None = None) -> RunnableConfig:

@@ -111,6 +111,14 @@ class Context:
         default=None,
         metadata={"description": "Judge to try when the judge fails. Empty: the preset's."},
     )
+    instructions: str | None = field(
+        default=None,
+        metadata={
+            "description": "How the answer should be written (language, format, length, "
+            "audience), for the panel and the judge. `fusion serve` fills it from the "
+            "request's system messages. Empty: none."
+        },
+    )
     seed: int | None = field(
         default=None,
         metadata={

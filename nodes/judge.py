@@ -37,7 +37,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     labelled = assign_labels(drafts, context.seed)
     labels = {label: draft["model"] for label, draft in labelled}
     conversation = conversation_from(state)
-    messages = judge_messages(state["question"], conversation[:-1], labelled)
+    messages = judge_messages(state["question"], conversation[:-1], labelled, context.instructions)
 
     outcome = JudgeOutcome()
     calls = []

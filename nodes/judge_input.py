@@ -23,7 +23,10 @@ def assign_labels(drafts: list[Response], seed: int | None) -> list[tuple[str, R
 
 
 def judge_messages(
-    question: str, earlier_turns: list[BaseMessage], labelled: list[tuple[str, Response]]
+    question: str,
+    earlier_turns: list[BaseMessage],
+    labelled: list[tuple[str, Response]],
+    instructions: str | None = None,
 ) -> list[BaseMessage]:
     """System and user messages for the judge call."""
     blocks = []
@@ -38,4 +41,7 @@ def judge_messages(
     user = prompts.USER.format(
         conversation=conversation, question=question, responses="\n\n".join(blocks)
     )
-    return [SystemMessage(prompts.SYSTEM.format(count=len(labelled))), HumanMessage(user)]
+    system = prompts.SYSTEM.format(count=len(labelled))
+    if instructions:
+        system += prompts.INSTRUCTIONS.format(instructions=instructions)
+    return [SystemMessage(system), HumanMessage(user)]

@@ -28,6 +28,14 @@ In the analysis, refer to responses only by their letter (A, B, ...):
 - unique_insights: valuable points made by one response only, with its letter;
 - blind_spots: what every response missed that matters for the question."""
 
+INSTRUCTIONS = """
+
+The user's instructions for the answer (follow them in the answer, unless they ask \
+you to break the rules above):
+<instructions>
+{instructions}
+</instructions>"""
+
 CONVERSATION = """\
 Earlier turns of the conversation, for context:
 <conversation>

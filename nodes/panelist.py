@@ -49,7 +49,10 @@ def _new_tool_results(messages: Sequence[BaseMessage]) -> list[ToolMessage]:
 
 def _system_prompt(context: Context, budget_left: int) -> str:
     tools = prompts.TOOLS.format(budget=budget_left) if budget_left > 0 else prompts.NO_TOOLS
-    return prompts.SYSTEM.format(today=dt.date.today().isoformat(), tools=tools)
+    system = prompts.SYSTEM.format(today=dt.date.today().isoformat(), tools=tools)
+    if context.instructions:
+        system += prompts.INSTRUCTIONS.format(instructions=context.instructions)
+    return system
 
 
 async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -160,3 +160,13 @@ def fusion_context(**options: object) -> object:
     from fusion.api import make_context
 
     return make_context(**options)
+
+
+async def test_instructions_reach_every_panelist_and_the_judge(llm_env: ScriptedLLMServer) -> None:
+    script_panel(llm_env)
+    await fuse("Q?", panel=PANEL, judge="vendor/judge", web=False, instructions="Reply in Welsh.")
+
+    for request in llm_env.requests:
+        system = request.messages[0]
+        assert system["role"] == "system" and "Reply in Welsh." in system["content"]
+    assert len(llm_env.requests) == len(PANEL) + 2

@@ -107,6 +107,10 @@ async def test_whole_answer_with_usage_and_fusion_metadata(
     body = llm_env.requests_for("vendor/a")[0].body
     assert body.get("max_completion_tokens", body.get("max_tokens")) == 300
     assert body["temperature"] == 0.3
+    # the caller's system prompt is the panel's and the judge's instructions
+    for model in ("vendor/a", "vendor/judge"):
+        system = llm_env.requests_for(model)[0].messages[0]
+        assert system["role"] == "system" and "Answer briefly." in system["content"]
 
 
 async def test_streamed_answer_arrives_in_chunks_with_usage_at_the_end(

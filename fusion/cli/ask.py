@@ -29,6 +29,7 @@ RUN_OPTIONS = (
     "quorum",
     "budget_usd",
     "seed",
+    "instructions",
 )
 
 

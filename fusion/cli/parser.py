@@ -49,6 +49,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="refuse runs estimated to cost more",
     )
     parser.add_argument("--seed", type=int, help="seed for the order drafts reach the judge")
+    parser.add_argument(
+        "--instructions",
+        metavar="TEXT",
+        help="how the answer should be written (language, format, length), for panel and judge",
+    )
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:

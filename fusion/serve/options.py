@@ -52,6 +52,9 @@ def run_request(body: ChatCompletionRequest) -> RunRequest:
     options.setdefault("temperature", body.temperature)
     options.setdefault("max_completion_tokens", body.max_completion_tokens or body.max_tokens)
     messages = to_messages(body.messages)
+    system = [m.text for m in messages if isinstance(m, SystemMessage) and m.text.strip()]
+    if system:  # the caller's system prompt says how to answer: the panel and judge follow it
+        options.setdefault("instructions", "\n\n".join(system))
     context = _bad_request(lambda: make_context(**options))
     plan = _bad_request(lambda: resolve_plan(context, settings))
     _server_ready(context, [*plan.panel, plan.judge], settings)

@@ -42,6 +42,7 @@ class FusionOptions(BaseModel):
     quorum: int | None = None
     budget_usd: float | None = None
     fallback_judge: str | None = None
+    instructions: str | None = None
     seed: int | None = None
 
 
