@@ -35,7 +35,9 @@ class Context:
         default_factory=list,
         metadata={
             "description": "Panel model IDs (1 to 8, OpenRouter style `vendor/model`). "
-            "Empty means the preset's panel."
+            "Empty means the preset's panel.",
+            # a factory has no default in the JSON schema; Studio's form shows this one
+            "json_schema_extra": {"default": []},
         },
     )
     judge: str | None = field(
