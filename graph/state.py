@@ -33,10 +33,10 @@ class Source(TypedDict):
 class CallUsage(TypedDict):
     """Tokens and dollars of one model call; `cost_usd` is None when unknown."""
 
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float | None
+    model: Annotated[str, Field(description="The model called.")]
+    prompt_tokens: Annotated[int, Field(description="Input tokens of the call.")]
+    completion_tokens: Annotated[int, Field(description="Output tokens of the call.")]
+    cost_usd: Annotated[float | None, Field(description="Its dollars; null if unknown.")]
 
 
 class Usage(TypedDict):
@@ -125,13 +125,19 @@ class OutputState(TypedDict, total=False):
 class FusionState(InputState, OutputState, total=False):
     """The whole run's state: input, output, and the resolved plan."""
 
-    question: str
-    panel: list[str]
-    judge_model: str
-    judge_labels: dict[str, str]
-    judge_calls: Annotated[list[CallUsage], operator.add]
-    rerun: list[str]
-    deadline_s: float | None
+    question: Annotated[str, Field(description="The question, read from the input.")]
+    panel: Annotated[list[str], Field(description="The resolved panel (model IDs).")]
+    judge_model: Annotated[str, Field(description="The resolved judge.")]
+    judge_labels: Annotated[
+        dict[str, str], Field(description="Response letter the judge saw -> model ID.")
+    ]
+    judge_calls: Annotated[
+        list[CallUsage], Field(description="Every paid judge call."), operator.add
+    ]
+    rerun: Annotated[
+        list[str], Field(description="Panelists a resumed run calls again (the failed ones).")
+    ]
+    deadline_s: Annotated[float | None, Field(description="The panel's deadline, if any.")]
 
 
 class PanelistInput(TypedDict):
