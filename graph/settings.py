@@ -9,6 +9,7 @@ on the disk.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import tomllib
@@ -90,6 +91,12 @@ def config_path() -> Path:
 def load_settings() -> Settings:
     """Shipped presets merged with the user's config file (cached per path)."""
     return _load(str(config_path()))
+
+
+async def load_settings_async() -> Settings:
+    """`load_settings` for nodes and tools: the first call reads files, which must not
+    happen on the event loop (LangGraph server flags blocking calls there)."""
+    return await asyncio.to_thread(load_settings)
 
 
 @functools.lru_cache(maxsize=8)

@@ -12,7 +12,7 @@ from fusion.graph.context import Context, context_of
 from fusion.graph.estimate import check_budget, check_context_window
 from fusion.graph.plan import RunPlan, resolve_plan
 from fusion.graph.providers import check_credentials
-from fusion.graph.settings import load_settings
+from fusion.graph.settings import load_settings, load_settings_async
 from fusion.graph.state import FusionState, InputState, PanelistInput
 from fusion.nodes.question import conversation_from
 from fusion.tools import check_search_ready
@@ -39,6 +39,7 @@ def check_run(context: Context, state: InputState) -> tuple[RunPlan, list[BaseMe
 async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Validate the run and clear the outputs of any earlier run on this thread."""
     context = context_of(runtime)
+    await load_settings_async()  # read the config files off the event loop; cached after
     plan, conversation = check_run(context, state)
     return {
         "question": conversation[-1].text,

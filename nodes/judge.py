@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 
 from fusion.graph.context import Context, context_of
 from fusion.graph.plan import resolve_plan
-from fusion.graph.settings import load_settings
+from fusion.graph.settings import load_settings_async
 from fusion.graph.state import FusionState, Response, Usage
 from fusion.graph.usage import merge_usages, total_usage
 from fusion.nodes.events import emit
@@ -31,7 +31,7 @@ from fusion.nodes.question import conversation_from
 async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Run the judge (and its fallback) over the drafts; write answer and analysis."""
     context = context_of(runtime)
-    settings = load_settings()
+    settings = await load_settings_async()
     plan = resolve_plan(context, settings)
     drafts: list[Response] = drafts_of(state)
     labelled = assign_labels(drafts, context.seed)

@@ -19,7 +19,7 @@ from fusion.graph.context import Context, context_of
 from fusion.graph.estimate import completion_cap
 from fusion.graph.plan import resolve_plan
 from fusion.graph.providers import chat_model
-from fusion.graph.settings import Settings, load_settings
+from fusion.graph.settings import Settings, load_settings_async
 from fusion.graph.state import FailedModel, PanelistState
 from fusion.graph.usage import call_usage
 from fusion.nodes import panelist_prompts as prompts
@@ -73,7 +73,7 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
             error=result.status == "error",
         )
 
-    settings = load_settings()
+    settings = await load_settings_async()
     used = tool_calls_made(loop)
     budget_left = context.max_tool_calls - used if context.web else 0
     if budget_left > 0 and _share_spent(state, context, settings):

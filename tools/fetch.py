@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.tools import ToolException, tool
 
 from fusion.errors import ConfigError
-from fusion.graph.settings import load_settings
+from fusion.graph.settings import load_settings_async
 from fusion.tools import download as dl
 from fusion.tools.download import FetchError
 from fusion.tools.extract import extract
@@ -69,7 +69,7 @@ async def private_allowed() -> bool:
     if flag:
         return flag in _TRUE
     try:
-        settings = await asyncio.to_thread(load_settings)  # reads the file on first use
+        settings = await load_settings_async()
     except ConfigError as exc:
         raise ToolException(f"web_fetch is not usable: {exc}") from None
     return bool(settings.fetch_allow_private)
