@@ -21,6 +21,8 @@ def render_result(console: Console, result: FusionResult) -> None:
                 console.print(Markdown(response.text))
     if result.analysis:
         _render_analysis(console, result)
+    elif result.answer and result.failure_reason:
+        console.print(f"[yellow]no analysis[/]: {result.failure_reason}")
     for failed in result.failed_models:
         console.print(f"[yellow]left out[/] {failed.model}: {failed.reason} {failed.message}")
     console.print(Rule())
