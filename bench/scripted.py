@@ -1,0 +1,104 @@
+"""The bench's scripted models and web, driven by the model name.
+
+A model ID says how it behaves and how long it takes, so one server serves every
+bench (in this process or in a child) without re-scripting:
+
+- `bench/draft-500ms`: one call, a draft after 500 ms;
+- `bench/research-500ms`: one search and one fetch round, then a draft: three calls of
+  500/3 ms each, so its model time is 500 ms, plus the search's and the page's delay.
+  Each panelist searches for its own name and reads its own page, so no run-level
+  cache shares a download between panelists;
+- `bench/judge-300ms`: the judge's two calls (streamed answer, structured analysis),
+  150 ms each, so the judge's share of the critical path is 300 ms.
+
+An optional `-suffix` (`bench/draft-1000ms-b`) makes two panelists of the same latency.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from tests.fixtures.http_base import QuietHandler
+from tests.fixtures.llm_replies import ChatRequest, Reply, Structured, Text, ToolCalls
+from tests.fixtures.llm_server import ScriptedLLMServer
+from tests.fixtures.panel_scripts import analysis_for, answer_for, is_analysis_request, responses_in
+from tests.fixtures.web_server import ScriptedWebServer
+
+MODEL = re.compile(r"bench/(draft|research|judge)-([0-9.]+)ms(?:-\w+)?$")
+FACT = "FACT: the bench page was read."
+# A page with some body, so extraction does the work it does on a real article.
+PAGE = (
+    "<html><head><title>Bench article</title></head><body><nav>Home | About</nav>"
+    "<article><h1>Bench article</h1>"
+    + "".join(
+        f"<p>Paragraph {i}: deliberation engines fan one prompt out to several models "
+        "and fuse their drafts; this sentence is here to give the extractor work.</p>"
+        for i in range(40)
+    )
+    + f"<p>{FACT}</p></article><footer>Contact</footer></body></html>"
+)
+
+
+def model_id(kind: str, seconds: float, suffix: str = "") -> str:
+    """`bench/<kind>-<ms>ms[-suffix]` for a latency in seconds."""
+    name = f"bench/{kind}-{seconds * 1000:g}ms"
+    return f"{name}-{suffix}" if suffix else name
+
+
+def latency_of(model: str) -> tuple[str, float]:
+    """(kind, seconds) encoded in a bench model ID."""
+    match = MODEL.match(model)
+    if match is None:
+        raise ValueError(f"not a bench model: {model!r}")
+    return match.group(1), float(match.group(2)) / 1000
+
+
+def page_path(model: str) -> str:
+    """The page a research panelist finds (one per panelist)."""
+    return f"/article/{model.replace('/', '-')}"
+
+
+def handler(web: ScriptedWebServer):  # type: ignore[no-untyped-def]
+    """The default handler of the bench's LLM server."""
+
+    def reply(request: ChatRequest) -> Reply:
+        kind, seconds = latency_of(request.model)
+        if kind == "judge":
+            shown = responses_in(request)
+            if is_analysis_request(request):
+                return Structured(analysis_for(shown), delay=seconds / 2)
+            return Text(answer_for(shown) or "Fused answer.", delay=seconds / 2)
+        if kind == "draft":
+            return Text(f"draft by {request.model}", delay=seconds)
+        done = len(request.tool_results)
+        if done == 0:
+            return ToolCalls([("web_search", {"query": request.model})], delay=seconds / 3)
+        if done == 1:
+            url = web.url(page_path(request.model))
+            return ToolCalls([("web_fetch", {"url": url})], delay=seconds / 3)
+        read = FACT if FACT in request.text else "no fact found"
+        return Text(f"draft by {request.model}: {read}", delay=seconds / 3)
+
+    return reply
+
+
+def without_nagle() -> None:
+    """Send the scripted servers' replies at once. Their handlers write the headers and
+    the body in two small writes; with Nagle's algorithm on, the body waits for the
+    client's delayed ACK of the headers, about 40 ms a request on Linux, which would
+    count against the run under test. Call before starting the servers."""
+    QuietHandler.disable_nagle_algorithm = True
+
+
+def script(llm: ScriptedLLMServer, web: ScriptedWebServer, search_s: float, fetch_s: float) -> None:
+    """Serve the bench models on `llm`; on `web`, a search that finds the searching
+    panelist's own page (served after `fetch_s`) after `search_s`."""
+
+    def search(query: str) -> list[dict[str, str]]:
+        time.sleep(search_s)
+        url = web.page(page_path(query), PAGE, delay=fetch_s)
+        return [{"title": "Bench article", "url": url, "content": "About deliberation."}]
+
+    web.on_search(search)
+    llm.default(handler(web))
