@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             from fusion.cli.serve import serve
 
             return serve(args)
+        if args.command == "eval":
+            from fusion.cli.eval import eval_command
+
+            return eval_command(args)
     except ConfigError as exc:
         sys.stderr.write(f"fusion: error: {exc}\n")
         return 2

@@ -109,4 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="uvicorn log level (default info)",
     )
     add_db_option(serve)
+    from fusion.cli.eval import add_eval_parser
+
+    add_eval_parser(commands)
     return parser
