@@ -8,12 +8,9 @@ provider URLs and keys always come from the current environment.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +20,19 @@ from langgraph.types import Overwrite
 
 from fusion.errors import ConfigError
 from fusion.graph.context import Context
+from fusion.saver import open_checkpointer
 
 CONTEXT_KEY = "fusion_context"
+
+__all__ = [
+    "db_path",
+    "open_checkpointer",
+    "reopen_failed_run",
+    "run_config",
+    "saved_context",
+    "saver_path",
+    "thread_ids",
+]
 
 
 def db_path(explicit: str | None = None) -> Path:
@@ -35,21 +43,6 @@ def db_path(explicit: str | None = None) -> Path:
         return Path(os.environ["FUSION_DB"]).expanduser()
     data_home = Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser()
     return data_home / "fusion" / "runs.sqlite"
-
-
-@asynccontextmanager
-async def open_checkpointer(path: str | Path) -> AsyncIterator[AsyncSqliteSaver]:
-    """An `AsyncSqliteSaver` on `path`, creating its folder on first use (in a thread:
-    LangGraph server refuses blocking file calls on its event loop)."""
-    ready = await asyncio.to_thread(_with_folder, Path(path))
-    async with AsyncSqliteSaver.from_conn_string(str(ready)) as saver:
-        yield saver
-
-
-def _with_folder(path: Path) -> Path:
-    path = path.expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def run_config(thread_id: str, context: Context | None = None) -> RunnableConfig:
