@@ -75,9 +75,11 @@ async def fuse(
         from fusion.runs import db_path, open_checkpointer
 
         async with open_checkpointer(db_path(db)) as saver:
-            return await collect(stream_run(payload, context, saver, thread_id), thread_id)
+            return await collect(
+                stream_run(payload, context, saver, thread_id, progress=False), thread_id
+            )
     given = None if checkpointer is False else checkpointer
-    return await collect(stream_run(payload, context, given, thread_id), thread_id)
+    return await collect(stream_run(payload, context, given, thread_id, progress=False), thread_id)
 
 
 async def collect(events: AsyncIterator[tuple[str, Any]], thread_id: str) -> FusionResult:
@@ -94,25 +96,31 @@ async def stream_run(
     context: Context,
     checkpointer: Checkpointer,
     thread_id: str,
+    *,
+    progress: bool = True,
 ) -> AsyncIterator[tuple[str, Any]]:
     """Run (or, with `payload=None`, resume) the graph, yielding `("custom", event)`
     progress, `("answer", text)` for each chunk of the judge's answer as it is
-    written, and `("values", state)` snapshots of the top-level state."""
+    written, and `("values", state)` snapshots of the top-level state.
+
+    With `progress=False` only the snapshots come: no stream handlers ride on every
+    node and token (a few ms a run), and the judge's answer is one whole reply."""
     from fusion.graph.builder import build_graph
     from fusion.nodes.events import ANSWER_TAG
     from fusion.runs import run_config
 
     graph = build_graph(checkpointer=checkpointer)
     config = run_config(thread_id, context if payload is not None else None)
-    modes: list[StreamMode] = ["custom", "messages", "values"]
+    modes: list[StreamMode] = ["custom", "messages", "values"] if progress else ["values"]
     stream = graph.astream(
         cast(InputState | None, payload),
         config,
         context=context,
         stream_mode=modes,
-        subgraphs=True,
+        subgraphs=progress,
     )
-    async for namespace, mode, data in stream:
+    async for part in stream:
+        namespace, mode, data = part if progress else ((), *part)
         if mode == "custom":
             yield "custom", data
         elif mode == "messages":

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from fusion import fuse
+from fusion.api import collect, make_context, stream_run
 from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, responses_in
@@ -36,9 +37,8 @@ async def test_panelists_run_concurrently_and_judge_runs_once_after_all(
     answer_request, analysis_request = llm_env.requests_for("vendor/judge")
     assert answer_request.started >= max(r.ended or 0 for r in panel_requests)
     assert analysis_request.started >= (answer_request.ended or 0)
-    # the answer streams to clients; panelists and the analysis are whole replies
-    assert answer_request.stream and not analysis_request.stream
-    assert not any(r.stream for r in panel_requests)
+    # fuse() streams nothing: every call is a whole reply (see test_streaming)
+    assert not any(r.stream for r in [answer_request, analysis_request, *panel_requests])
 
 
 async def test_judge_sees_every_draft_anonymised_and_analysis_names_real_models(
@@ -78,16 +78,21 @@ async def test_tokens_and_cost_are_the_sums_of_every_answered_call(
 ) -> None:
     script_panel(llm_env, cost=0.0021)
     llm_env.script("vendor/judge", lambda r: replace(echo_judge(r), cost=0.0005))
-    result = await fuse("What is fusion?", panel=PANEL, judge="vendor/judge", web=False)
+    context = make_context(panel=PANEL, judge="vendor/judge", web=False)
 
-    answered = [r for r in llm_env.requests if r.status == 200 and r.usage]
-    assert len(answered) == 5
-    assert result.usage.prompt_tokens == sum(r.usage["prompt_tokens"] for r in answered)
-    assert result.usage.completion_tokens == sum(r.usage["completion_tokens"] for r in answered)
-    # the provider's cost is kept for the streamed answer call as for whole replies
-    assert [r.stream for r in llm_env.requests_for("vendor/judge")] == [True, False]
-    assert result.usage.cost_complete is True
-    assert result.usage.cost_usd == pytest.approx(3 * 0.0021 + 2 * 0.0005)
+    for progress in (True, False):  # the judge's answer streamed, then a whole reply
+        llm_env.requests.clear()
+        events = stream_run({"prompt": "What is fusion?"}, context, None, "t", progress=progress)
+        result = await collect(events, "t")
+
+        answered = [r for r in llm_env.requests if r.status == 200 and r.usage]
+        assert len(answered) == 5
+        assert result.usage.prompt_tokens == sum(r.usage["prompt_tokens"] for r in answered)
+        assert result.usage.completion_tokens == sum(r.usage["completion_tokens"] for r in answered)
+        # the provider's cost is kept for a streamed call as for a whole reply
+        assert [r.stream for r in llm_env.requests_for("vendor/judge")] == [progress, False]
+        assert result.usage.cost_complete is True
+        assert result.usage.cost_usd == pytest.approx(3 * 0.0021 + 2 * 0.0005)
     for response in result.responses:
         assert response.cost_usd == pytest.approx(0.0021)
         request = llm_env.requests_for(response.model)[0]
