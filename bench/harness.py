@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.scripted import model_id, script, without_nagle
+from bench.scripted import model_id, script
 
 PROMPT = "What does a deliberation engine add over one model?"
 
@@ -153,7 +153,6 @@ def _local_servers(latencies: Latencies, home: Path) -> Servers:
     from tests.fixtures.llm_server import ScriptedLLMServer
     from tests.fixtures.web_server import ScriptedWebServer
 
-    without_nagle()
     llm, web = ScriptedLLMServer(), ScriptedWebServer()
     script(llm, web, latencies.search, latencies.fetch)
 

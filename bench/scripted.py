@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import time
 
-from tests.fixtures.http_base import QuietHandler
 from tests.fixtures.llm_replies import ChatRequest, Reply, Structured, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import analysis_for, answer_for, is_analysis_request, responses_in
@@ -81,14 +80,6 @@ def handler(web: ScriptedWebServer):  # type: ignore[no-untyped-def]
         return Text(f"draft by {request.model}: {read}", delay=seconds / 3)
 
     return reply
-
-
-def without_nagle() -> None:
-    """Send the scripted servers' replies at once. Their handlers write the headers and
-    the body in two small writes; with Nagle's algorithm on, the body waits for the
-    client's delayed ACK of the headers, about 40 ms a request on Linux, which would
-    count against the run under test. Call before starting the servers."""
-    QuietHandler.disable_nagle_algorithm = True
 
 
 def script(llm: ScriptedLLMServer, web: ScriptedWebServer, search_s: float, fetch_s: float) -> None:

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from bench.scripted import script, without_nagle
+from bench.scripted import script
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.web_server import ScriptedWebServer
 
@@ -21,7 +21,6 @@ def main() -> None:
     parser.add_argument("--search-s", type=float, required=True)
     parser.add_argument("--fetch-s", type=float, required=True)
     args = parser.parse_args()
-    without_nagle()
     llm, web = ScriptedLLMServer(), ScriptedWebServer()
     script(llm, web, args.search_s, args.fetch_s)
     print(json.dumps({"llm": llm.base_url, "web": web.origin}), flush=True)

@@ -10,7 +10,6 @@ on the disk.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import tomllib
 from importlib import resources
@@ -88,18 +87,25 @@ def config_path() -> Path:
     return Path(os.environ.get("FUSION_CONFIG") or DEFAULT_CONFIG_PATH).expanduser()
 
 
+_LOADED: dict[str, Settings] = {}
+
+
 def load_settings() -> Settings:
     """Shipped presets merged with the user's config file (cached per path)."""
-    return _load(str(config_path()))
+    path = str(config_path())
+    settings = _LOADED.get(path)
+    if settings is None:
+        settings = _LOADED[path] = _load(path)
+    return settings
 
 
 async def load_settings_async() -> Settings:
-    """`load_settings` for nodes and tools: the first call reads files, which must not
+    """`load_settings` for nodes and tools: a first load reads files, which must not
     happen on the event loop (LangGraph server flags blocking calls there)."""
-    return await asyncio.to_thread(load_settings)
+    cached = _LOADED.get(str(config_path()))
+    return cached if cached is not None else await asyncio.to_thread(load_settings)
 
 
-@functools.lru_cache(maxsize=8)
 def _load(path: str) -> Settings:
     shipped = tomllib.loads(resources.files("fusion.graph").joinpath("presets.toml").read_text())
     merged = _merge(shipped, _read_user_file(Path(path)))

@@ -115,6 +115,8 @@ async def _analyse(
     outcome: JudgeOutcome,
 ) -> JudgeAnalysis | None:
     """The structured analysis (hidden from `messages` mode), with one repair retry."""
+    # The class, not a cached dict: LangChain inlines its nested definitions, which
+    # providers with weak JSON-schema support ($ref, $defs) need.
     structured = llm.with_structured_output(
         JudgeAnalysis, method=method, include_raw=True
     ).with_config(tags=[TAG_NOSTREAM])
