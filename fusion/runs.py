@@ -91,10 +91,16 @@ async def reopen_failed_run(graph: Any, config: RunnableConfig, values: dict[str
     """Make a finished, failed run resumable: what it will retry, or "" if nothing.
 
     A run short of its quorum retries its failed panelists (keeping every paid draft);
-    a run whose judge failed retries the judge on the same drafts.
+    a run whose judge failed retries the judge on the same drafts; a run whose judge
+    answered but gave no usable analysis asks for the analysis alone.
     """
     reason = values.get("failure_reason")
-    if values.get("status") != "failed" or not reason:
+    if not reason:
+        return ""
+    if values.get("status") == "degraded" and values.get("analysis") is None:
+        await graph.aupdate_state(config, {"failure_reason": None}, as_node="join")
+        return "the judge's analysis"
+    if values.get("status") != "failed":
         return ""
     if reason in PANEL_FAILURES:
         failed = [f["model"] for f in values.get("failed_models") or []]

@@ -134,6 +134,13 @@ class FusionState(InputState, OutputState, total=False):
     judge_calls: Annotated[
         list[CallUsage], Field(description="Every paid judge call."), operator.add
     ]
+    judge_answer: Annotated[
+        dict[str, str] | None,
+        Field(
+            description="The judge's answer as written (text, message id), so a resumed "
+            "run can add a missing analysis without paying for the answer again."
+        ),
+    ]
     rerun: Annotated[
         list[str], Field(description="Panelists a resumed run calls again (the failed ones).")
     ]

@@ -49,6 +49,7 @@ async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, An
         "failed_models": Overwrite([]),
         "judge_calls": Overwrite([]),
         "answer": None,
+        "judge_answer": None,
         "analysis": None,
         "failure_reason": None,
         "rerun": [],

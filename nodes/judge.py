@@ -39,7 +39,9 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     conversation = conversation_from(state)
     messages = judge_messages(state["question"], conversation[:-1], labelled, context.instructions)
 
-    outcome = JudgeOutcome()
+    # A run resumed for its missing analysis keeps the answer it already paid for.
+    kept = state.get("judge_answer") if state.get("analysis") is None else None
+    outcome = JudgeOutcome(answer=AIMessage(kept["text"], id=kept["id"]) if kept else None)
     calls = []
     for model_id in [state.get("judge_model") or plan.judge, plan.fallback_judge]:
         if model_id is None:
@@ -72,6 +74,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     update |= {
         "status": "ok" if complete else "degraded",
         "answer": answer,
+        "judge_answer": {"text": outcome.answer.text, "id": outcome.answer.id or ""},
         "analysis": None if outcome.analysis is None else _named(outcome.analysis, labels),
         "failure_reason": None if outcome.analysis is not None else outcome.failure_reason,
     }

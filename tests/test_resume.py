@@ -15,7 +15,7 @@ from tests.fixtures.checkpoints import saved_writes, wait_for
 from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import Error, Hang, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import echo_judge, responses_in
+from tests.fixtures.panel_scripts import echo_judge, is_analysis_request, responses_in
 
 PANEL = ["vendor/fast-a", "vendor/fast-b", "vendor/slow-c"]
 
@@ -232,3 +232,32 @@ def test_panelist_killed_inside_its_tool_loop_resumes_from_its_own_checkpoint(
     assert len(request.tool_results) == 1  # it carries the tool round from before the kill
     assert len(web_env.searches()) == searches_before  # type: ignore[attr-defined]
     assert json.loads(resumed.stdout)["responses"][0]["text"] == "answer after 1 result"
+
+
+def test_a_run_without_its_analysis_resumes_for_the_analysis_alone(
+    llm_env: ScriptedLLMServer, env: dict[str, str]
+) -> None:
+    llm_env.script("vendor/a", Text("draft a"))
+    llm_env.script("vendor/judge", lambda r: Text("The answer is a."))  # prose analysis
+    first = run_fusion(
+        "ask", "Q?", "--no-web", "--json", "--panel", "vendor/a", "--judge", "vendor/judge", env=env
+    )
+    degraded = json.loads(first.stdout)
+    assert degraded["status"] == "degraded" and degraded["analysis"] is None
+    assert degraded["failure_reason"] == "judge_not_valid_json"
+
+    llm_env.reset()
+    llm_env.script("vendor/judge", echo_judge)
+    resumed = run_fusion("resume", degraded["thread_id"], "--json", env=env)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert "retrying the judge's analysis" in resumed.stderr
+    assert llm_env.requests_for("vendor/a") == []
+    (request,) = llm_env.requests_for("vendor/judge")
+    assert is_analysis_request(request) and "The answer is a." in request.text
+    result = json.loads(resumed.stdout)
+    assert result["status"] == "ok" and result["failure_reason"] is None
+    assert result["answer"] == "The answer is a."  # the answer already paid for, kept
+    assert result["analysis"]["unique_insights"][0]["insight"] == "draft a"
+    # the first life's three judge calls and the analysis call are all in the cost
+    assert result["usage"]["completion_tokens"] > degraded["usage"]["completion_tokens"]
