@@ -12,10 +12,10 @@ from bench.harness import (
     Section,
     fused,
     interleaved,
+    measured_section,
     median,
     ms,
     ratio,
-    run_async,
     servers,
 )
 
@@ -46,9 +46,4 @@ async def _measure(options: Options, section: Section) -> None:
 
 
 def run(options: Options) -> Section:
-    section = Section(TITLE)
-    run_async(_measure(options, section))
-    section.notes.append(
-        f"median of {options.runs} runs after {options.warmup} warm-up; latencies x{options.scale}"
-    )
-    return section
+    return measured_section(TITLE, _measure, options)

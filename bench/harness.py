@@ -297,6 +297,24 @@ def run_async(coro: Awaitable[Any]) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
+def measured_section(
+    title: str,
+    measure: Callable[[Options, Section], Awaitable[None]],
+    options: Options,
+    *,
+    scale: float | None = None,
+) -> Section:
+    """A section filled by `measure` in its own event loop, with the usual note on how
+    its figures were taken (`scale`: the latency factor it really used)."""
+    section = Section(title)
+    run_async(measure(options, section))
+    section.notes.append(
+        f"median of {options.runs} runs after {options.warmup} warm-up; "
+        f"latencies x{options.scale if scale is None else scale}"
+    )
+    return section
+
+
 # -- results ---------------------------------------------------------------------------
 
 

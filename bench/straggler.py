@@ -13,9 +13,9 @@ from bench.harness import (
     Options,
     Section,
     fused,
+    measured_section,
     median,
     ratio,
-    run_async,
     servers,
 )
 from bench.scripted import model_id
@@ -75,10 +75,4 @@ async def _measure(options: Options, section: Section) -> None:
 
 
 def run(options: Options) -> Section:
-    section = Section(TITLE)
-    run_async(_measure(options, section))
-    section.notes.append(
-        f"median of {options.runs} runs after {options.warmup} warm-up; "
-        f"latencies x{max(options.scale, 0.2)}"
-    )
-    return section
+    return measured_section(TITLE, _measure, options, scale=max(options.scale, 0.2))

@@ -17,10 +17,10 @@ from bench.harness import (
     Latencies,
     Options,
     Section,
+    measured_section,
     median,
     ms,
     ratio,
-    run_async,
     servers,
 )
 
@@ -67,9 +67,4 @@ async def _measure(options: Options, section: Section) -> None:
 
 
 def run(options: Options) -> Section:
-    section = Section(TITLE)
-    run_async(_measure(options, section))
-    section.notes.append(
-        f"median of {options.runs} runs after {options.warmup} warm-up; latencies x{options.scale}"
-    )
-    return section
+    return measured_section(TITLE, _measure, options)
