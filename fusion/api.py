@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal, cast
@@ -11,20 +10,18 @@ from langchain_core.messages import BaseMessage
 from langgraph.types import Checkpointer, StreamMode
 
 from fusion.errors import ConfigError
-from fusion.graph.context import Context
+from fusion.graph.context import CONTEXT_FIELDS, Context
 from fusion.graph.plan import RunPlan
 from fusion.graph.state import InputState
 from fusion.result import FusionResult
 
-_FIELDS = {f.name for f in dataclasses.fields(Context)}
-
 
 def make_context(**options: Any) -> Context:
     """A `Context` from keyword options, refusing unknown names with the valid ones."""
-    unknown = sorted(k for k in options if k not in _FIELDS)
+    unknown = sorted(k for k in options if k not in CONTEXT_FIELDS)
     if unknown:
         raise ConfigError(
-            f"unknown option {unknown[0]!r}: choose from {', '.join(sorted(_FIELDS))}"
+            f"unknown option {unknown[0]!r}: choose from {', '.join(sorted(CONTEXT_FIELDS))}"
         )
     given = {k: v for k, v in options.items() if v is not None}
     if "panel" in given:

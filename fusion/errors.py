@@ -13,3 +13,9 @@ class ConfigError(FusionError, ValueError):
     The message is one line that tells the user what to change; the CLI prints
     it and exits 2.
     """
+
+
+class SetupError(ConfigError):
+    """What only whoever runs Fusion can supply is missing: an API key in the
+    environment, a provider in the config file. `fusion serve` answers it with 503
+    (the server's problem), not 400 (the caller's)."""

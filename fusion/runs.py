@@ -19,7 +19,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Overwrite
 
 from fusion.errors import ConfigError
-from fusion.graph.context import Context
+from fusion.graph.context import Context, context_from
 from fusion.saver import open_checkpointer
 
 CONTEXT_KEY = "fusion_context"
@@ -66,8 +66,7 @@ async def saved_context(saver: AsyncSqliteSaver, thread_id: str) -> Context:
             f"no run {thread_id!r} in {saver_path(saver)}: check the ID with `fusion runs` "
             "(or the --db / FUSION_DB it ran with)"
         )
-    known = {f.name for f in dataclasses.fields(Context)}
-    return Context(**{k: v for k, v in found.items() if k in known})
+    return context_from(found)
 
 
 async def thread_ids(saver: AsyncSqliteSaver, limit: int) -> list[str]:

@@ -8,6 +8,7 @@ environment when a model or tool is built, never stored in context or state.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -144,10 +145,13 @@ def context_of(runtime: Any) -> Context:
     if context is None:
         return Context()
     if isinstance(context, dict):
-        given = {k: v for k, v in context.items() if k in _FIELDS}
-    else:
-        given = {k: getattr(context, k) for k in _FIELDS if hasattr(context, k)}
-    return Context(**given)
+        return context_from(context)
+    return context_from({k: getattr(context, k) for k in CONTEXT_FIELDS if hasattr(context, k)})
 
 
-_FIELDS = frozenset(f.name for f in dataclasses.fields(Context))
+def context_from(values: Mapping[str, Any]) -> Context:
+    """A `Context` from the values named like its fields; other names are ignored."""
+    return Context(**{k: v for k, v in values.items() if k in CONTEXT_FIELDS})
+
+
+CONTEXT_FIELDS = frozenset(f.name for f in dataclasses.fields(Context))

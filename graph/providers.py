@@ -18,7 +18,7 @@ import httpx
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
-from fusion.errors import ConfigError
+from fusion.errors import SetupError
 from fusion.graph.settings import Settings
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -41,7 +41,7 @@ class Endpoint:
             return "not-needed"
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise ConfigError(
+            raise SetupError(
                 f"no API key for {model_id}: set {self.api_key_env} "
                 f"(provider {self.name}, {self.base_url})"
             )
@@ -54,7 +54,7 @@ def endpoint_for(model_id: str, settings: Settings) -> Endpoint:
     if provider_name is not None:
         spec = settings.providers.get(provider_name)
         if spec is None:
-            raise ConfigError(
+            raise SetupError(
                 f"model {model_id} names provider {provider_name!r}, which is not in "
                 "[providers] of your config file"
             )

@@ -23,7 +23,7 @@ from tavily import (
 from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from fusion.errors import ConfigError
+from fusion.errors import SetupError
 from fusion.graph.context import Context
 from fusion.tools.framing import fence
 from fusion.tools.run_context import WebToolRuntime, context_of
@@ -51,7 +51,7 @@ def check_search_ready() -> None:
     missing key up front, from the CLI or fan-out, not from each panelist.
     """
     if _api_key() is None:
-        raise ConfigError(MISSING_KEY)
+        raise SetupError(MISSING_KEY)
 
 
 def search_options(context: Context) -> dict[str, Any]:

@@ -118,7 +118,8 @@ class FusionCalls:
             if not reopened:
                 return FusionResult.from_state(values, thread_id), True
         context = fusion_context(config, options)
-        final = await collect(stream_run(None, context, self.saver, thread_id), thread_id)
+        events = stream_run(None, context, self.saver, thread_id, progress=False)
+        final = await collect(events, thread_id)
         return final, True
 
 

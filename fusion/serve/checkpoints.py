@@ -1,11 +1,9 @@
 """One SQLite checkpointer for the server's lifetime.
 
 Every served run is checkpointed like `fusion ask` (so `fusion resume`, `show` and
-`runs` work on it); one connection, opened on first use and closed with the app,
-saves a connect per request. Opened lazily because an app mounted into another
-server may not see its own lifespan start before a request; the folder is made in a
-thread, since a handler must never block the event loop (LangGraph server's dev
-mode refuses such calls).
+`runs` work on it), through the same shared saver (`fusion.runs.open_checkpointer`),
+held open from the first request until the app closes. Opened lazily because an app
+mounted into another server may not see its own lifespan start before a request.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ from contextlib import AsyncExitStack
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from fusion.runs import db_path
+from fusion.runs import db_path, open_checkpointer
 
 
 class Checkpoints:
@@ -30,9 +28,7 @@ class Checkpoints:
             async with self._lock:
                 if self._saver is None:
                     # The path is read now, so FUSION_DB may be set after import.
-                    path = db_path(self._db)
-                    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-                    opened = AsyncSqliteSaver.from_conn_string(str(path))
+                    opened = open_checkpointer(db_path(self._db))
                     self._saver = await self._stack.enter_async_context(opened)
         return self._saver
 

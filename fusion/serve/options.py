@@ -14,14 +14,11 @@ from typing import TypeVar
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from fusion.api import make_context, preflight
-from fusion.errors import ConfigError
+from fusion.errors import ConfigError, SetupError
 from fusion.graph.context import Context
-from fusion.graph.plan import resolve_plan
-from fusion.graph.providers import check_credentials
 from fusion.graph.settings import Settings, load_settings
 from fusion.serve.errors import NO_RETRY, ApiError
 from fusion.serve.schemas import ChatCompletionRequest, ChatMessage
-from fusion.tools import check_search_ready
 
 MODEL = "fusion"
 T = TypeVar("T")
@@ -56,8 +53,6 @@ def run_request(body: ChatCompletionRequest) -> RunRequest:
     if system:  # the caller's system prompt says how to answer: the panel and judge follow it
         options.setdefault("instructions", "\n\n".join(system))
     context = _bad_request(lambda: make_context(**options))
-    plan = _bad_request(lambda: resolve_plan(context, settings))
-    _server_ready(context, [*plan.panel, plan.judge], settings)
     _bad_request(lambda: preflight(context, None, messages))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return RunRequest(body.model, context, messages, body.stream, include_usage)
@@ -165,17 +160,11 @@ def _refuse_unsupported(body: ChatCompletionRequest) -> None:
 
 
 def _bad_request(build: Callable[[], T]) -> T:
+    """`build()`, its refusal as 400, or 503 when what is missing is the operator's to
+    fix (a provider or search key, a provider in the config file)."""
     try:
         return build()
+    except SetupError as exc:
+        raise ApiError(503, str(exc), code="server_not_configured", headers=NO_RETRY) from None
     except ConfigError as exc:
         raise ApiError(400, str(exc), code="invalid_request") from None
-
-
-def _server_ready(context: Context, models: list[str], settings: Settings) -> None:
-    """A missing provider or search key is the operator's to fix: 503, not 400."""
-    try:
-        check_credentials(models, settings)
-        if context.web and context.max_tool_calls > 0:
-            check_search_ready()
-    except ConfigError as exc:
-        raise ApiError(503, str(exc), code="server_not_configured", headers=NO_RETRY) from None
