@@ -24,9 +24,9 @@ from langgraph.prebuilt import ToolNode, ToolRuntime, tools_condition
 from langgraph.types import Checkpointer
 
 from fusion import Context
+from fusion.core.providers import chat_model
+from fusion.core.settings import load_settings
 from fusion.graph import graph as fusion_graph
-from fusion.graph.providers import chat_model
-from fusion.graph.settings import load_settings
 
 SYSTEM = (
     "You are a helpful assistant. For hard, contested or fact-heavy questions, call "

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fusion.api import fuse
+    from fusion.core.context import Context
     from fusion.graph.builder import build_graph
-    from fusion.graph.context import Context
     from fusion.result import FusionResult
 
 __all__ = ["Context", "FusionResult", "build_graph", "fuse"]
@@ -20,7 +20,7 @@ __all__ = ["Context", "FusionResult", "build_graph", "fuse"]
 _LAZY = {
     "fuse": "fusion.api",
     "build_graph": "fusion.graph.builder",
-    "Context": "fusion.graph.context",
+    "Context": "fusion.core.context",
     "FusionResult": "fusion.result",
 }
 

@@ -9,10 +9,10 @@ from typing import Any, Literal, cast
 from langchain_core.messages import BaseMessage
 from langgraph.types import Checkpointer, StreamMode
 
-from fusion.errors import ConfigError
-from fusion.graph.context import CONTEXT_FIELDS, Context
-from fusion.graph.plan import RunPlan
-from fusion.graph.state import InputState
+from fusion.core.context import CONTEXT_FIELDS, Context
+from fusion.core.errors import ConfigError
+from fusion.core.plan import RunPlan
+from fusion.core.state import InputState
 from fusion.result import FusionResult
 
 
@@ -102,8 +102,8 @@ async def stream_run(
 
     With `progress=False` only the snapshots come: no stream handlers ride on every
     node and token (a few ms a run), and the judge's answer is one whole reply."""
+    from fusion.core.events import ANSWER_TAG
     from fusion.graph.builder import build_graph
-    from fusion.nodes.events import ANSWER_TAG
     from fusion.runs import run_config
 
     graph = build_graph(checkpointer=checkpointer)

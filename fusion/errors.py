@@ -1,21 +1,7 @@
-"""Errors Fusion raises on purpose, each with a message that names the fix."""
+"""Errors Fusion raises on purpose; their home is `fusion.core.errors`."""
 
 from __future__ import annotations
 
+from fusion.core.errors import ConfigError, FusionError, SetupError
 
-class FusionError(Exception):
-    """Base class for errors Fusion raises deliberately."""
-
-
-class ConfigError(FusionError, ValueError):
-    """Bad input or configuration, found before any model is called.
-
-    The message is one line that tells the user what to change; the CLI prints
-    it and exits 2.
-    """
-
-
-class SetupError(ConfigError):
-    """What only whoever runs Fusion can supply is missing: an API key in the
-    environment, a provider in the config file. `fusion serve` answers it with 503
-    (the server's problem), not 400 (the caller's)."""
+__all__ = ["ConfigError", "FusionError", "SetupError"]

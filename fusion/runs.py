@@ -18,8 +18,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Overwrite
 
-from fusion.errors import ConfigError
-from fusion.graph.context import Context, context_from
+from fusion.core.context import Context, context_from
+from fusion.core.errors import ConfigError
 from fusion.saver import open_checkpointer
 
 CONTEXT_KEY = "fusion_context"

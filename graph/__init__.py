@@ -1,15 +1,8 @@
 """The Fusion graph: `graph` (no checkpointer, for langgraph.json and parent graphs)
-and `build_graph(checkpointer=...)`; both are built on first access."""
+and `build_graph(checkpointer=...)`."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fusion.graph.builder import build_graph, graph
 
 __all__ = ["build_graph", "graph"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("fusion.graph.builder"), name)
-    raise AttributeError(f"module 'fusion.graph' has no attribute {name!r}")

@@ -13,9 +13,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
-from fusion.graph.context import Context
+from fusion.core.context import Context
+from fusion.core.state import FusionState, InputState, OutputState
 from fusion.graph.panel import build_panel
-from fusion.graph.state import FusionState, InputState, OutputState
 from fusion.nodes.draft import panelist_failed
 from fusion.nodes.fan_out import PANELIST_NODE, fan_out, spawn_panel
 from fusion.nodes.join import JUDGE_NODE, join, route_after_join

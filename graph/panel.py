@@ -8,8 +8,8 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 
-from fusion.graph.context import Context
-from fusion.graph.state import PanelistInput, PanelistOutput, PanelistState
+from fusion.core.context import Context
+from fusion.core.state import PanelistInput, PanelistOutput, PanelistState
 from fusion.nodes.draft import write_draft
 from fusion.nodes.panelist import (
     DRAFT_NODE,

@@ -10,10 +10,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.errors import NodeError
 
-from fusion.graph.state import FailedModel, PanelistInput, PanelistState, Response, Source
-from fusion.graph.usage import total_usage
-from fusion.nodes.events import emit
-from fusion.nodes.failures import classify
+from fusion.core.events import emit
+from fusion.core.failures import classify
+from fusion.core.state import FailedModel, PanelistInput, PanelistState, Response, Source
+from fusion.core.usage import total_usage
 from fusion.nodes.panelist import tool_calls_made
 
 

@@ -8,12 +8,12 @@ from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
-from fusion.graph.context import Context, context_of
-from fusion.graph.estimate import check_budget, check_context_window
-from fusion.graph.plan import RunPlan, resolve_plan
-from fusion.graph.providers import check_credentials
-from fusion.graph.settings import load_settings, load_settings_async
-from fusion.graph.state import FusionState, InputState, PanelistInput
+from fusion.core.context import Context, context_of
+from fusion.core.estimate import check_budget, check_context_window
+from fusion.core.plan import RunPlan, resolve_plan
+from fusion.core.providers import check_credentials
+from fusion.core.settings import load_settings, load_settings_async
+from fusion.core.state import FusionState, InputState, PanelistInput
 from fusion.nodes.question import conversation_from
 from fusion.tools import check_search_ready
 

@@ -7,9 +7,9 @@ from typing import Any
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 
-from fusion.graph.context import Context, context_of
-from fusion.graph.state import FusionState
-from fusion.graph.usage import merge_usages
+from fusion.core.context import Context, context_of
+from fusion.core.state import FusionState
+from fusion.core.usage import merge_usages
 
 JUDGE_NODE = "judge"
 

@@ -15,12 +15,12 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from fusion.graph.context import Context, context_of
-from fusion.graph.plan import resolve_plan
-from fusion.graph.settings import load_settings_async
-from fusion.graph.state import FusionState, Response, Usage
-from fusion.graph.usage import merge_usages, total_usage
-from fusion.nodes.events import emit
+from fusion.core.context import Context, context_of
+from fusion.core.events import emit
+from fusion.core.plan import resolve_plan
+from fusion.core.settings import load_settings_async
+from fusion.core.state import FusionState, Response, Usage
+from fusion.core.usage import merge_usages, total_usage
 from fusion.nodes.join import drafts_of
 from fusion.nodes.judge_call import JudgeOutcome, run_judge
 from fusion.nodes.judge_input import assign_labels, judge_messages

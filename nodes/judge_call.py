@@ -19,14 +19,14 @@ from langchain_openai import ChatOpenAI
 from langgraph.constants import TAG_NOSTREAM
 from pydantic import ValidationError
 
-from fusion.graph.context import JudgeMethod
-from fusion.graph.providers import chat_model
-from fusion.graph.settings import Settings
-from fusion.graph.state import CallUsage
-from fusion.graph.usage import call_usage
+from fusion.core.context import JudgeMethod
+from fusion.core.events import ANSWER_TAG
+from fusion.core.failures import classify
+from fusion.core.providers import chat_model
+from fusion.core.settings import Settings
+from fusion.core.state import CallUsage
+from fusion.core.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
-from fusion.nodes.events import ANSWER_TAG
-from fusion.nodes.failures import classify
 from fusion.nodes.judge_schema import JudgeAnalysis
 
 _PROBLEMS = {

@@ -11,7 +11,7 @@ import string
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from fusion.graph.state import Response
+from fusion.core.state import Response
 from fusion.nodes import judge_prompts as prompts
 
 

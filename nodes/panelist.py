@@ -13,18 +13,18 @@ from langgraph.prebuilt.tool_node import ToolCallWithContext
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from fusion.errors import ConfigError
-from fusion.graph.budget import fit_tool_results, spent_share_reached
-from fusion.graph.context import Context, context_of
-from fusion.graph.estimate import completion_cap
-from fusion.graph.plan import resolve_plan
-from fusion.graph.providers import chat_model
-from fusion.graph.settings import Settings, load_settings_async
-from fusion.graph.state import FailedModel, PanelistState
-from fusion.graph.usage import call_usage
+from fusion.core.budget import fit_tool_results, spent_share_reached
+from fusion.core.context import Context, context_of
+from fusion.core.errors import ConfigError
+from fusion.core.estimate import completion_cap
+from fusion.core.events import emit
+from fusion.core.failures import classify
+from fusion.core.plan import resolve_plan
+from fusion.core.providers import chat_model
+from fusion.core.settings import Settings, load_settings_async
+from fusion.core.state import FailedModel, PanelistState
+from fusion.core.usage import call_usage
 from fusion.nodes import panelist_prompts as prompts
-from fusion.nodes.events import emit
-from fusion.nodes.failures import classify
 from fusion.tools import WEB_TOOLS
 
 SEARCH_NODE = "search"

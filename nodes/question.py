@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from fusion.errors import ConfigError
-from fusion.graph.state import InputState
+from fusion.core.errors import ConfigError
+from fusion.core.state import InputState
 
 
 def conversation_from(state: InputState) -> list[BaseMessage]:

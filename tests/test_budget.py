@@ -16,13 +16,13 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
 from fusion import fuse
-from fusion.errors import ConfigError
-from fusion.graph.budget import budget_share, fit_tool_results, message_tokens, spent_share_reached
-from fusion.graph.context import Context
-from fusion.graph.estimate import estimate_run
-from fusion.graph.plan import resolve_plan
-from fusion.graph.settings import load_settings
-from fusion.graph.state import CallUsage
+from fusion.core.budget import budget_share, fit_tool_results, message_tokens, spent_share_reached
+from fusion.core.context import Context
+from fusion.core.errors import ConfigError
+from fusion.core.estimate import estimate_run
+from fusion.core.plan import resolve_plan
+from fusion.core.settings import load_settings
+from fusion.core.state import CallUsage
 from tests.fixtures.llm_replies import ChatRequest, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge

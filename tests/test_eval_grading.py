@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from fusion.errors import ConfigError
+from fusion.core.errors import ConfigError
+from fusion.core.settings import load_settings
 from fusion.eval.configs import parse_config, parse_configs
 from fusion.eval.grading import final_answer, grade_verifiable, normalise
 from fusion.eval.rubric import grade_rubric
 from fusion.eval.stats import bootstrap_ci, percentile
 from fusion.eval.tasks import Task, load_tasks, parse_task
-from fusion.graph.settings import load_settings
 from tests.fixtures.llm_replies import ChatRequest, Structured, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 

@@ -16,8 +16,8 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from fusion import Context
-from fusion.graph.providers import chat_model
-from fusion.graph.settings import load_settings
+from fusion.core.providers import chat_model
+from fusion.core.settings import load_settings
 from tests.fixtures.checkpoints import saved_writes, wait_for
 from tests.fixtures.llm_replies import ChatRequest, Hang, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer

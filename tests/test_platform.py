@@ -20,8 +20,8 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamMode
 
-import fusion.graph.state as state_module
-from fusion.nodes.events import ANSWER_TAG
+import fusion.core.state as state_module
+from fusion.core.events import ANSWER_TAG
 from tests.fixtures.langgraph_dev import LangGraphDev, langgraph_dev
 from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer

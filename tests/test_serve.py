@@ -18,7 +18,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from fusion.cli.main import main
-from fusion.graph.context import Context
+from fusion.core.context import Context
 from fusion.serve.schemas import FusionOptions
 from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import Error, Hang, Text

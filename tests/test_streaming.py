@@ -12,8 +12,8 @@ from typing import Any
 from langchain_core.messages import AIMessageChunk, HumanMessage
 
 from fusion.api import make_context, stream_run
+from fusion.core.events import ANSWER_TAG
 from fusion.graph import graph
-from fusion.nodes.events import ANSWER_TAG
 from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge

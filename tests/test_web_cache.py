@@ -13,7 +13,7 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.types import Send
 
-from fusion.graph.context import Context
+from fusion.core.context import Context
 from fusion.tools import web_fetch
 from fusion.tools.fetch_cache import RunCache, run_key
 from tests.fixtures.web import call_tool

@@ -15,7 +15,7 @@ import zlib
 
 import pytest
 
-from fusion.graph.context import Context
+from fusion.core.context import Context
 from fusion.tools import WEB_TOOLS, web_fetch, web_search
 from fusion.tools import download as dl
 from fusion.tools.framing import CLOSE, OPEN

@@ -9,8 +9,8 @@ import time
 import pytest
 from tavily import AsyncTavilyClient
 
-from fusion.errors import ConfigError
-from fusion.graph.context import Context
+from fusion.core.context import Context
+from fusion.core.errors import ConfigError
 from fusion.tools import WEB_TOOLS, check_search_ready, web_search
 from fusion.tools import search as search_module
 from fusion.tools.framing import CLOSE, OPEN

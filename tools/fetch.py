@@ -16,8 +16,8 @@ from typing import Any
 
 from langchain_core.tools import ToolException, tool
 
-from fusion.errors import ConfigError
-from fusion.graph.settings import load_settings_async
+from fusion.core.errors import ConfigError
+from fusion.core.settings import load_settings_async
 from fusion.tools import download as dl
 from fusion.tools.download import FetchError
 from fusion.tools.extract import extract

@@ -12,7 +12,7 @@ from typing import Any
 
 from langgraph.prebuilt import ToolRuntime
 
-from fusion.graph.context import Context, context_of
+from fusion.core.context import Context, context_of
 
 # The type of the tools' `runtime` parameter. Parametrized, so the schema of the
 # injected argument knows `context` is a Context (an unparametrized ToolRuntime makes

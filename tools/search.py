@@ -23,8 +23,8 @@ from tavily import (
 from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from fusion.errors import SetupError
-from fusion.graph.context import Context
+from fusion.core.context import Context
+from fusion.core.errors import SetupError
 from fusion.tools.framing import fence
 from fusion.tools.run_context import WebToolRuntime, context_of
 from fusion.tools.tls import shared_ssl_context

@@ -1,6 +1,6 @@
 """`fusion estimate`: what `fusion ask` with the same arguments may cost.
 
-It resolves the same plan as `ask` and prices it with `fusion.graph.estimate`; it
+It resolves the same plan as `ask` and prices it with `fusion.core.estimate`; it
 calls no model and needs no API key, so it is safe to run before spending anything.
 """
 
@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from fusion.cli.ask import context_from_args
-from fusion.errors import ConfigError
-from fusion.graph.estimate import CostEstimate, check_budget, check_context_window, estimate_run
-from fusion.graph.plan import resolve_plan
-from fusion.graph.settings import load_settings
+from fusion.core.errors import ConfigError
+from fusion.core.estimate import CostEstimate, check_budget, check_context_window, estimate_run
+from fusion.core.plan import resolve_plan
+from fusion.core.settings import load_settings
 
 
 def estimate(args: argparse.Namespace) -> int:

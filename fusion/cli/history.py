@@ -12,10 +12,10 @@ from rich.table import Table
 
 from fusion.api import stream_run
 from fusion.cli.ask import follow, report
+from fusion.core.plan import resolve_plan
+from fusion.core.providers import check_credentials
+from fusion.core.settings import load_settings
 from fusion.graph.builder import FusionGraph, build_graph
-from fusion.graph.plan import resolve_plan
-from fusion.graph.providers import check_credentials
-from fusion.graph.settings import load_settings
 from fusion.result import FusionResult
 from fusion.runs import (
     db_path,

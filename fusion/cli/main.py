@@ -10,7 +10,7 @@ from fusion.cli.parser import build_parser
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from fusion.errors import ConfigError
+    from fusion.core.errors import ConfigError
 
     try:
         if args.command == "ask":

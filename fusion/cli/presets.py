@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from fusion.graph.settings import config_path, load_settings
+from fusion.core.settings import config_path, load_settings
 
 
 def list_presets() -> int:

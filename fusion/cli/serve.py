@@ -22,7 +22,7 @@ def serve(args: argparse.Namespace) -> int:
             raise
         sys.stderr.write(MISSING_EXTRA)
         return 2
-    from fusion.graph.settings import load_settings
+    from fusion.core.settings import load_settings
 
     load_settings()  # a broken config file fails now, in one line, not on every request
     if not os.environ.get("FUSION_SERVER_API_KEY") and args.host not in LOOPBACK:

@@ -12,13 +12,13 @@ from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from fusion.api import collect, fuse, make_context, stream_run
+from fusion.core.context import Context
+from fusion.core.failures import classify
+from fusion.core.providers import chat_model
+from fusion.core.settings import Settings
+from fusion.core.usage import call_usage
 from fusion.eval.configs import EvalConfig
 from fusion.graph.builder import build_graph
-from fusion.graph.context import Context
-from fusion.graph.providers import chat_model
-from fusion.graph.settings import Settings
-from fusion.graph.usage import call_usage
-from fusion.nodes.failures import classify
 from fusion.result import FusionResult
 from fusion.runs import reopen_failed_run, run_config
 

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fusion.errors import ConfigError
-from fusion.graph.context import MAX_PANEL
+from fusion.core.context import MAX_PANEL
+from fusion.core.errors import ConfigError
 
 Kind = Literal["fusion", "solo", "self"]
 NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")

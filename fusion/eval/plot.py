@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fusion.errors import FusionError
+from fusion.core.errors import FusionError
 from fusion.eval.stats import ConfigSummary, Summary
 
 COLOURS = {"solo": "#4C72B0", "fusion": "#DD8452", "self": "#55A868"}

@@ -11,11 +11,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError
 
+from fusion.core.providers import chat_model
+from fusion.core.settings import Settings
+from fusion.core.usage import call_usage
 from fusion.eval.grading import Grade
 from fusion.eval.tasks import Task
-from fusion.graph.providers import chat_model
-from fusion.graph.settings import Settings
-from fusion.graph.usage import call_usage
 
 SYSTEM = (
     "You grade an answer against a rubric. For each numbered criterion, decide whether "

@@ -14,7 +14,9 @@ from typing import Any
 from rich.console import Console
 
 from fusion.api import preflight
-from fusion.errors import ConfigError
+from fusion.core.errors import ConfigError
+from fusion.core.providers import check_credentials
+from fusion.core.settings import Settings, load_settings
 from fusion.eval.calls import FusionCalls, Outcome, fusion_context, run_solo
 from fusion.eval.configs import EvalConfig
 from fusion.eval.grading import Grade, grade_verifiable
@@ -22,8 +24,6 @@ from fusion.eval.progress import EvalProgress
 from fusion.eval.results import Key, ResultRow, ResultsFile
 from fusion.eval.rubric import grade_rubric
 from fusion.eval.tasks import Task, digest
-from fusion.graph.providers import check_credentials
-from fusion.graph.settings import Settings, load_settings
 from fusion.runs import open_checkpointer
 
 RESULTS = "results.jsonl"

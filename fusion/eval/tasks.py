@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from fusion.errors import ConfigError
+from fusion.core.errors import ConfigError
 
 Method = Literal["answer", "pattern", "choice", "rubric"]
 KEYS = ("id", "prompt", "answer", "match", "pattern", "choices", "rubric", "tags", "notes")

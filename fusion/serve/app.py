@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from fusion.errors import ConfigError
-from fusion.graph.settings import load_settings
+from fusion.core.errors import ConfigError
+from fusion.core.settings import load_settings
 from fusion.serve.checkpoints import Checkpoints
 from fusion.serve.routes import build_router
 

@@ -12,7 +12,7 @@ import os
 
 from fastapi import Request
 
-from fusion.graph.providers import RECURSION_HEADER
+from fusion.core.providers import RECURSION_HEADER
 from fusion.serve.errors import ApiError
 
 SERVER_KEY_ENV = "FUSION_SERVER_API_KEY"

@@ -14,9 +14,9 @@ from typing import TypeVar
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from fusion.api import make_context, preflight
-from fusion.errors import ConfigError, SetupError
-from fusion.graph.context import Context
-from fusion.graph.settings import Settings, load_settings
+from fusion.core.context import Context
+from fusion.core.errors import ConfigError, SetupError
+from fusion.core.settings import Settings, load_settings
 from fusion.serve.errors import NO_RETRY, ApiError
 from fusion.serve.schemas import ChatCompletionRequest, ChatMessage
 

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from fusion.errors import ConfigError
+from fusion.core.errors import ConfigError
 from fusion.serve.checkpoints import Checkpoints
 from fusion.serve.completion import complete
 from fusion.serve.errors import ApiError, internal_error, validation_error

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fusion.graph.context import JudgeMethod, SearchDepth, SearchTopic
+from fusion.core.context import JudgeMethod, SearchDepth, SearchTopic
 from fusion.result import Analysis, FailedModelOut, ResponseOut
 
 

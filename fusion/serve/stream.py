@@ -20,7 +20,7 @@ from langgraph.types import Checkpointer
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from fusion.api import run_input, stream_run
-from fusion.errors import ConfigError
+from fusion.core.errors import ConfigError
 from fusion.result import FusionResult
 from fusion.serve.cancel import detached
 from fusion.serve.completion import completion_id

@@ -13,8 +13,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from fusion.graph.settings import Settings
-from fusion.graph.state import CallUsage, Usage
+from fusion.core.settings import Settings
+from fusion.core.state import CallUsage, Usage
 
 
 def reported_cost(message: AIMessage) -> float | None:

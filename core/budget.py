@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 
 from langchain_core.messages import BaseMessage, ToolMessage
 
-from fusion.graph.context import Context
-from fusion.graph.estimate import CHARS_PER_TOKEN, estimate_tokens
-from fusion.graph.state import CallUsage
+from fusion.core.context import Context
+from fusion.core.estimate import CHARS_PER_TOKEN, estimate_tokens
+from fusion.core.state import CallUsage
 
 MESSAGE_OVERHEAD_TOKENS = 8
 """Role and framing tokens each message costs beyond its text."""

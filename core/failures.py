@@ -9,7 +9,7 @@ from __future__ import annotations
 import openai
 from langgraph.errors import NodeTimeoutError
 
-from fusion.errors import ConfigError
+from fusion.core.errors import ConfigError
 
 _BY_STATUS = {
     400: "bad_request",

@@ -18,8 +18,8 @@ import httpx
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
-from fusion.errors import SetupError
-from fusion.graph.settings import Settings
+from fusion.core.errors import SetupError
+from fusion.core.settings import Settings
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 RECURSION_HEADER = "X-Fusion-Depth"
@@ -101,7 +101,7 @@ class CostAwareChatOpenAI(ChatOpenAI):
     langchain-openai reads token counts from a stream's final usage chunk but drops
     the rest of it, OpenRouter's `usage.cost` included; non-streamed replies keep the
     whole usage dict under `response_metadata["token_usage"]`. This puts the usage
-    chunk there too, so `fusion.graph.usage.reported_cost` reads both the same way.
+    chunk there too, so `fusion.core.usage.reported_cost` reads both the same way.
     """
 
     def _convert_chunk_to_generation_chunk(

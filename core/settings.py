@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fusion.errors import ConfigError
-from fusion.graph.context import JudgeMethod
+from fusion.core.context import JudgeMethod
+from fusion.core.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("~/.config/fusion/config.toml")
 DEFAULT_CONTEXT_WINDOW = 128_000
@@ -107,7 +107,7 @@ async def load_settings_async() -> Settings:
 
 
 def _load(path: str) -> Settings:
-    shipped = tomllib.loads(resources.files("fusion.graph").joinpath("presets.toml").read_text())
+    shipped = tomllib.loads(resources.files("fusion.core").joinpath("presets.toml").read_text())
     merged = _merge(shipped, _read_user_file(Path(path)))
     try:
         return Settings.model_validate(merged)

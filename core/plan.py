@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fusion.errors import ConfigError
-from fusion.graph.context import MAX_PANEL, MAX_TOOL_CALLS_LIMIT, Context
-from fusion.graph.settings import Settings
+from fusion.core.context import MAX_PANEL, MAX_TOOL_CALLS_LIMIT, Context
+from fusion.core.errors import ConfigError
+from fusion.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ The range is built per model:
   and writes `judge_max_completion_tokens` (4096 when unset) in each of its two calls.
 
 Each call's prompt is capped at the model's context window minus its completion
-cap, because the panelist trims fetched text to fit (see `fusion.graph.budget`).
+cap, because the panelist trims fetched text to fit (see `fusion.core.budget`).
 Retries, the fallback judge, provider-side reasoning tokens and prompt-cache
 discounts (the judge's second call repeats its first call's prompt) are not counted.
 Every term grows with the panel, the tool budget, the page size and the caps, so the
@@ -32,11 +32,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from fusion.errors import ConfigError
-from fusion.graph.context import Context
-from fusion.graph.plan import RunPlan
-from fusion.graph.settings import Settings
-from fusion.graph.usage import price
+from fusion.core.context import Context
+from fusion.core.errors import ConfigError
+from fusion.core.plan import RunPlan
+from fusion.core.settings import Settings
+from fusion.core.usage import price
 
 CHARS_PER_TOKEN = 4
 DEFAULT_COMPLETION_TOKENS = 4096
