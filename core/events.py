@@ -7,7 +7,8 @@ same shapes:
 - `panelist_started`  {model}
 - `tool_call`         {model, tool: "web_search"|"web_fetch", query | url}
 - `tool_result`       {model, tool, chars, error: bool}
-- `draft_done`        {model, prompt_tokens, completion_tokens, cost_usd, seconds, tool_calls}
+- `draft_done`        {model, prompt_tokens, completion_tokens, cost_usd, seconds, tool_calls,
+                      truncated: bool (cut at its token limit)}
 - `panelist_failed`   {model, reason, message}
 - `judge_started`     {model, drafts}
 - `judge_done`        {model, status}

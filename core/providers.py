@@ -48,6 +48,15 @@ class Endpoint:
         return key
 
 
+def provider_name(model_id: str, settings: Settings) -> str:
+    """The name of the provider that serves `model_id`: its config entry's provider,
+    else `FUSION_BASE_URL`, else `openrouter` (no key is read, nothing raises)."""
+    named = settings.model_spec(model_id).provider
+    if named is not None:
+        return named
+    return "FUSION_BASE_URL" if os.environ.get("FUSION_BASE_URL") else "openrouter"
+
+
 def endpoint_for(model_id: str, settings: Settings) -> Endpoint:
     """The endpoint that serves `model_id` under the current settings and environment."""
     provider_name = settings.model_spec(model_id).provider

@@ -47,6 +47,11 @@ class ModelSpec(_Strict):
     provider: str | None = None
     input_per_million: float | None = None
     output_per_million: float | None = None
+    price_provider: str | None = Field(
+        default=None,
+        description="The provider whose list prices these are (`openrouter` for the shipped "
+        "ones): they apply only when the model is served there. Unset: wherever it is served.",
+    )
     context_window: int = DEFAULT_CONTEXT_WINDOW
     judge_method: JudgeMethod | None = None
 

@@ -37,6 +37,13 @@ class CallUsage(TypedDict):
     prompt_tokens: Annotated[int, Field(description="Input tokens of the call.")]
     completion_tokens: Annotated[int, Field(description="Output tokens of the call.")]
     cost_usd: Annotated[float | None, Field(description="Its dollars; null if unknown.")]
+    finish_reason: NotRequired[
+        Annotated[
+            str | None,
+            Field(description="Why the model stopped: stop, length (cut off), tool_calls..."),
+        ]
+    ]
+    seconds: NotRequired[Annotated[float, Field(description="The call's own duration.")]]
 
 
 class Usage(TypedDict):
@@ -65,6 +72,9 @@ class Response(TypedDict):
     seconds: Annotated[float, Field(description="Wall time of its branch.")]
     tool_calls: Annotated[int, Field(description="Web tool calls it made.")]
     tool_errors: Annotated[list[str], Field(description="Tool calls that failed, and why.")]
+    truncated: NotRequired[
+        Annotated[bool, Field(description="True when the draft was cut at its token limit.")]
+    ]
 
 
 class FailedModel(TypedDict):
@@ -162,6 +172,9 @@ class PanelistState(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
     calls: Annotated[list[CallUsage], operator.add]
     started_at: NotRequired[float]
+    active_s: NotRequired[float]
+    mark: NotRequired[float]
+    life: NotRequired[str]
     error: NotRequired[FailedModel]
     responses: Annotated[list[Response], operator.add]
     failed_models: Annotated[list[FailedModel], operator.add]

@@ -2,8 +2,9 @@
 
 Tokens come from langchain's `usage_metadata`. Dollars come from the provider's
 own figure when it reports one (OpenRouter's `usage.cost`), else from the price
-table; a model with neither is unknown (None), never 0, and any sum that
-includes it says it is incomplete.
+table, whose prices apply only at the provider they belong to (`price_provider`);
+a model with neither is unknown (None), never 0, and any sum that includes it says
+it is incomplete. Every call also keeps its `finish_reason` (`length`: cut off).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
+from fusion.core.providers import provider_name
 from fusion.core.settings import Settings
 from fusion.core.state import CallUsage, Usage
 
@@ -24,32 +26,54 @@ def reported_cost(message: AIMessage) -> float | None:
     return float(cost) if isinstance(cost, int | float) else None
 
 
+def finish_reason(message: AIMessage) -> str | None:
+    """Why the model stopped (`stop`, `length`, `tool_calls`...), as it reported it."""
+    reason = message.response_metadata.get("finish_reason")
+    return str(reason) if reason else None
+
+
+def has_price(model_id: str, settings: Settings) -> bool:
+    """Whether the price table prices this model where it is served now: prices that
+    name a `price_provider` (the shipped ones are OpenRouter's) apply only there."""
+    spec = settings.model_spec(model_id)
+    if spec.input_per_million is None or spec.output_per_million is None:
+        return False
+    return spec.price_provider is None or spec.price_provider == provider_name(model_id, settings)
+
+
 def price(
     model_id: str, prompt_tokens: int, completion_tokens: int, settings: Settings
 ) -> float | None:
-    """Dollars from the price table, or None when the model has no price."""
+    """Dollars from the price table, or None when the model has no price here."""
     spec = settings.model_spec(model_id)
-    if spec.input_per_million is None or spec.output_per_million is None:
+    if not has_price(model_id, settings):
         return None
+    assert spec.input_per_million is not None and spec.output_per_million is not None
     return (
         prompt_tokens * spec.input_per_million + completion_tokens * spec.output_per_million
     ) / 1_000_000
 
 
-def call_usage(model_id: str, message: AIMessage, settings: Settings) -> CallUsage:
-    """The usage record of one answered call."""
+def call_usage(
+    model_id: str, message: AIMessage, settings: Settings, seconds: float | None = None
+) -> CallUsage:
+    """The usage record of one answered call (`seconds`: its own duration, if timed)."""
     meta: dict[str, Any] = dict(message.usage_metadata or {})
     prompt_tokens = int(meta.get("input_tokens", 0))
     completion_tokens = int(meta.get("output_tokens", 0))
     cost = reported_cost(message)
     if cost is None:
         cost = price(model_id, prompt_tokens, completion_tokens, settings)
-    return CallUsage(
+    usage = CallUsage(
         model=model_id,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         cost_usd=cost,
+        finish_reason=finish_reason(message),
     )
+    if seconds is not None:
+        usage["seconds"] = round(seconds, 3)
+    return usage
 
 
 def total_usage(calls: Iterable[CallUsage]) -> Usage:
@@ -67,7 +91,8 @@ def total_usage(calls: Iterable[CallUsage]) -> Usage:
 
 
 def merge_usages(usages: Iterable[Usage]) -> Usage:
-    """Sum of usages: `cost_usd` adds the known costs (None when none is known) and
+    """Sum of usages: `cost_usd` adds the known costs (None when none is known, which
+    includes no call at all: a judge that failed before paying adds nothing) and
     `cost_complete` is False as soon as one part had an unknown cost."""
     prompt = completion = 0
     cost = 0.0
@@ -84,6 +109,6 @@ def merge_usages(usages: Iterable[Usage]) -> Usage:
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=prompt + completion,
-        cost_usd=round(cost, 10) if known or complete else None,
+        cost_usd=round(cost, 10) if known else None,  # no priced call: unknown, not $0
         cost_complete=complete,
     )

@@ -65,6 +65,9 @@ class ResponseOut(BaseModel):
     seconds: float = 0.0
     tool_calls: int = 0
     tool_errors: list[str] = Field(default_factory=list)
+    truncated: bool = Field(
+        default=False, description="True when the draft was cut at its token limit."
+    )
 
 
 class FailedModelOut(BaseModel):

@@ -13,8 +13,8 @@ from langgraph.errors import NodeError
 from fusion.core.events import emit
 from fusion.core.failures import classify
 from fusion.core.state import FailedModel, PanelistInput, PanelistState, Response, Source
-from fusion.core.usage import total_usage
-from fusion.nodes.panelist import tool_calls_made
+from fusion.core.usage import finish_reason, total_usage
+from fusion.nodes.panelist import branch_seconds, tool_calls_made
 
 
 def sources_from(messages: Sequence[BaseMessage]) -> list[Source]:
@@ -42,12 +42,16 @@ async def write_draft(state: PanelistState) -> dict[str, Any]:
     last = state["messages"][-1] if state["messages"] else None
     text = last.text.strip() if isinstance(last, AIMessage) else ""
     usage = total_usage(state["calls"])
-    seconds = round(time.time() - state.get("started_at", time.time()), 3)
+    if "active_s" in state:
+        seconds = round(branch_seconds(state), 3)
+    else:  # a checkpoint from before branch times were kept
+        seconds = round(time.time() - state.get("started_at", time.time()), 3)
     errors = [
         m.text[:300]
         for m in state["messages"]
         if isinstance(m, ToolMessage) and m.status == "error"
     ]
+    truncated = isinstance(last, AIMessage) and finish_reason(last) == "length"
     response = Response(
         model=model_id,
         status="ok",
@@ -58,12 +62,16 @@ async def write_draft(state: PanelistState) -> dict[str, Any]:
         seconds=seconds,
         tool_calls=tool_calls_made(state["messages"]),
         tool_errors=errors,
+        truncated=truncated,
     )
     failure = state.get("error") or (
         None
         if text
         else FailedModel(
-            model=model_id, reason="empty_completion", message="the model returned no text"
+            model=model_id,
+            reason="empty_completion",
+            message="the model returned no text"
+            + (" (cut at its token limit: finish_reason length)" if truncated else ""),
         )
     )
     if failure is not None:
@@ -79,6 +87,7 @@ async def write_draft(state: PanelistState) -> dict[str, Any]:
         cost_usd=usage["cost_usd"],
         seconds=seconds,
         tool_calls=response["tool_calls"],
+        truncated=truncated,
     )
     return {"responses": [response]}
 

@@ -70,7 +70,8 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
             "failure_reason": outcome.failure_reason or "judge_upstream_error",
         }
     answer = outcome.answer.text.strip() + _missing_note(state)
-    complete = outcome.analysis is not None and not state.get("failed_models")
+    cut = any(d.get("truncated") for d in drafts)  # a draft cut at its limit
+    complete = outcome.analysis is not None and not state.get("failed_models") and not cut
     update |= {
         "status": "ok" if complete else "degraded",
         "answer": answer,

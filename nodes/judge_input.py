@@ -33,7 +33,8 @@ def judge_messages(
     for label, draft in labelled:
         urls = "\n".join(f"- {s['url']}" for s in draft["sources"])
         sources = prompts.SOURCES.format(urls=urls) if urls else ""
-        blocks.append(prompts.RESPONSE.format(label=label, text=draft["text"], sources=sources))
+        text = draft["text"] + (prompts.CUT_OFF if draft.get("truncated") else "")
+        blocks.append(prompts.RESPONSE.format(label=label, text=text, sources=sources))
     conversation = ""
     if earlier_turns:
         turns = "\n".join(f"{m.type}: {m.text}" for m in earlier_turns)

@@ -59,6 +59,8 @@ RESPONSE = """\
 {text}
 {sources}</response>"""
 
+CUT_OFF = "\n[This response was cut off at its length limit: it ends mid-way.]"
+
 SOURCES = "Sources this response consulted:\n{urls}\n"
 
 ANALYSIS = """\

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,6 +65,7 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     if not loop:
         emit("panelist_started", model=model_id)
         update["started_at"] = time.time()
+    active = branch_seconds(state)
     for result in _new_tool_results(loop):
         emit(
             "tool_result",
@@ -96,17 +98,40 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     )
     messages = fit_tool_results(messages, room)
     runnable = llm.bind_tools(WEB_TOOLS) if budget_left > 0 else llm
+    began = time.monotonic()
     try:
         reply = await runnable.ainvoke(messages)
     except Exception as exc:  # the draft node reports it, with the cost spent so far
         reason, message = classify(exc)
+        update |= clock(active + time.monotonic() - began)
         return {**update, "error": FailedModel(model=model_id, reason=reason, message=message)}
+    took = time.monotonic() - began
+    update |= clock(active + took)
     assert isinstance(reply, AIMessage)
     reply = _within_budget(reply, max(budget_left, 0))
     for call in reply.tool_calls:
         target = call["args"].get("query") or call["args"].get("url")
         emit("tool_call", model=model_id, tool=call["name"], target=target)
-    return {**update, "messages": [reply], "calls": [call_usage(model_id, reply, settings)]}
+    usage = call_usage(model_id, reply, settings, seconds=took)
+    return {**update, "messages": [reply], "calls": [usage]}
+
+
+LIFE = uuid.uuid4().hex
+"""This process: time between two steps of a branch counts only within one life, so a
+run resumed after a crash does not count the time it was down."""
+
+
+def branch_seconds(state: PanelistState) -> float:
+    """The branch's own time so far: its calls, plus what ran since its last model
+    call (a tool round) if that was in this process."""
+    active = state.get("active_s", 0.0)
+    if state.get("life") == LIFE and "mark" in state:
+        active += max(time.time() - state["mark"], 0.0)
+    return active
+
+
+def clock(active: float) -> dict[str, Any]:
+    return {"active_s": active, "mark": time.time(), "life": LIFE}
 
 
 def _share_spent(state: PanelistState, context: Context, settings: Settings) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.rule import Rule
 
 from fusion.result import FusionResult
@@ -23,6 +24,9 @@ def render_result(console: Console, result: FusionResult) -> None:
         _render_analysis(console, result)
     elif result.answer and result.failure_reason:
         console.print(f"[yellow]no analysis[/]: {result.failure_reason}")
+    for response in result.responses:
+        if response.truncated:
+            console.print(f"[yellow]cut off[/] {escape(response.model)}: draft hit its token limit")
     for failed in result.failed_models:
         console.print(f"[yellow]left out[/] {failed.model}: {failed.reason} {failed.message}")
     console.print(Rule())

@@ -68,7 +68,8 @@ async def run_solo(
     except Exception as exc:  # typed like a panelist's failure
         reason, message = classify(exc)
         seconds = time.monotonic() - started
-        return Outcome("failed", "", 0.0, seconds=seconds, failure=f"{reason}: {message}")
+        failure = f"{reason}: {message}"  # what the refused call cost is not known
+        return Outcome("failed", "", None, False, seconds=seconds, failure=failure)
     seconds = time.monotonic() - started
     usage = call_usage(config.model, reply, settings)
     cost = usage["cost_usd"]
