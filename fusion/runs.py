@@ -1,9 +1,10 @@
 """Where runs are checkpointed, and how a run is found again.
 
-Every CLI and `fuse()` run is checkpointed in one SQLite file (`FUSION_DB`, else
-`~/.local/share/fusion/runs.sqlite`). The run's `Context` (models and options,
-never a key) rides in the checkpoint metadata, so `fusion resume` can rebuild it;
-provider URLs and keys always come from the current environment.
+Every CLI and `fuse()` run is checkpointed in one database (`FUSION_DB`: a SQLite
+file, or a `postgresql://` URL; else `~/.local/share/fusion/runs.sqlite`). The run's
+`Context` (models and options, never a key) rides in the checkpoint metadata, so
+`fusion resume` can rebuild it; provider URLs and keys always come from the current
+environment.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Overwrite
 
 from fusion.core.context import Context, context_from
 from fusion.core.errors import ConfigError
-from fusion.saver import open_checkpointer
+from fusion.saver import Saver, is_postgres, open_checkpointer, saver_target
 
 CONTEXT_KEY = "fusion_context"
 
@@ -35,12 +35,12 @@ __all__ = [
 ]
 
 
-def db_path(explicit: str | None = None) -> Path:
-    """The checkpoint database: `--db`, else `FUSION_DB`, else the per-user default."""
-    if explicit:
-        return Path(explicit).expanduser()
-    if os.environ.get("FUSION_DB"):
-        return Path(os.environ["FUSION_DB"]).expanduser()
+def db_path(explicit: str | None = None) -> str | Path:
+    """The checkpoint database: `--db`, else `FUSION_DB`, else the per-user default.
+    A `postgresql://` URL stays a string; anything else is a SQLite file's path."""
+    given = explicit or os.environ.get("FUSION_DB")
+    if given:
+        return given if is_postgres(given) else Path(given).expanduser()
     data_home = Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser()
     return data_home / "fusion" / "runs.sqlite"
 
@@ -54,7 +54,7 @@ def run_config(thread_id: str, context: Context | None = None) -> RunnableConfig
     return config
 
 
-async def saved_context(saver: AsyncSqliteSaver, thread_id: str) -> Context:
+async def saved_context(saver: Saver, thread_id: str) -> Context:
     """The `Context` a run was started with, from its first checkpoint's metadata."""
     found: dict[str, Any] | None = None
     async for checkpoint in saver.alist(run_config(thread_id)):
@@ -69,18 +69,32 @@ async def saved_context(saver: AsyncSqliteSaver, thread_id: str) -> Context:
     return context_from(found)
 
 
-async def thread_ids(saver: AsyncSqliteSaver, limit: int) -> list[str]:
-    """The most recent runs' thread IDs, newest first."""
-    await saver.setup()
-    async with (
-        saver.lock,
-        saver.conn.execute(
-            "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
-            "WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY latest DESC LIMIT ?",
-            (limit,),
-        ) as cursor,
-    ):
-        return [str(row[0]) async for row in cursor]
+async def thread_ids(saver: Saver, limit: int | None) -> list[str]:
+    """The most recently started runs' thread IDs, newest first (all with `None`).
+
+    Read through the checkpointer's public `alist`, so it works on every backend: a
+    run's first top-level checkpoint is its only one with source "input" (subgraphs'
+    have a namespace). Checkpoint IDs grow with time, so pages come newest first."""
+    found: list[str] = []
+    seen: set[str] = set()
+    before: RunnableConfig | None = None
+    while limit is None or len(found) < limit:
+        listed = saver.alist(None, filter={"source": "input"}, before=before, limit=LIST_PAGE)
+        page = [checkpoint async for checkpoint in listed]
+        for checkpoint in page:
+            configurable = checkpoint.config["configurable"]
+            thread_id = str(configurable["thread_id"])
+            if configurable.get("checkpoint_ns") or thread_id in seen:
+                continue
+            seen.add(thread_id)
+            found.append(thread_id)
+        if len(page) < LIST_PAGE:
+            break
+        before = page[-1].config
+    return found if limit is None else found[:limit]
+
+
+LIST_PAGE = 200
 
 
 PANEL_FAILURES = ("insufficient_panel", "all_panels_failed")
@@ -116,5 +130,6 @@ async def reopen_failed_run(graph: Any, config: RunnableConfig, values: dict[str
     return "the judge"
 
 
-def saver_path(saver: AsyncSqliteSaver) -> str:
-    return str(getattr(saver.conn, "_path", "the checkpoint database"))
+def saver_path(saver: Saver) -> str:
+    """Where `saver` keeps its checkpoints, for messages (a URL without password)."""
+    return saver_target(saver)

@@ -1,74 +1,187 @@
-"""One shared SQLite checkpointer per database file and event loop.
+"""One shared checkpointer per database and event loop: SQLite or PostgreSQL.
 
-Concurrent `fuse()` calls on the same file used to open a connection each, and
-SQLite answered the writers that lost the race with "database is locked" (47 of 600
-runs at 100 at once). One connection, whose saver serialises its own writes, has no
-such race. It lives while any run uses it.
+`open_checkpointer(target)` takes a SQLite file path or a `postgresql://` URL.
 
-Commits use `synchronous=NORMAL` on SQLite's write-ahead log: a crash or `kill -9`
-of the process loses nothing committed (what `fusion resume` relies on); only an
-operating-system crash or power cut can lose the last commits. It saves a disk
-flush on every checkpoint.
+SQLite: concurrent `fuse()` calls on the same file used to open a connection each,
+and SQLite answered the writers that lost the race with "database is locked" (47 of
+600 runs at 100 at once). One connection, whose saver serialises its own writes, has
+no such race. Commits use `synchronous=NORMAL` on SQLite's write-ahead log: a crash
+or `kill -9` of the process loses nothing committed (what `fusion resume` relies on);
+only an operating-system crash or power cut can lose the last commits.
+
+PostgreSQL: LangGraph's `AsyncPostgresSaver` over a connection pool (replicas and
+concurrent runs need more than `from_conn_string`'s single connection), with
+`autocommit=True` (otherwise checkpoints sit in an open transaction that other
+processes never see and a crash loses; `setup()`'s `CREATE INDEX CONCURRENTLY` also
+needs it on a fresh database) and `prepare_threshold=None` (no server-side prepared
+statements, which PgBouncer in transaction mode mixes up between clients).
+
+Either lives while any run of its loop uses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from fusion.core.errors import ConfigError
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+POOL_MAX_ENV = "FUSION_DB_POOL_MAX"
+MISSING_EXTRA = (
+    'a postgresql:// database needs the postgres extra: pip install "fusion-panel[postgres]"'
+)
+
+Saver = BaseCheckpointSaver[str]
+
+
+def is_postgres(target: str | Path) -> bool:
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
+
+
+def describe(target: str | Path) -> str:
+    """The database as shown to users: a URL without its password."""
+    if not is_postgres(target):
+        return str(target)
+    parts = urlsplit(str(target))
+    if parts.password is None:
+        return str(target)
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass
 class _Open:
-    saver: AsyncSqliteSaver
+    saver: Saver
     closer: AsyncExitStack
     users: int = 0
 
 
 @dataclass
 class _LoopSavers:
-    by_path: dict[Path, _Open] = field(default_factory=dict)
+    by_target: dict[str, _Open] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 _LOOPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSavers] = (
     weakref.WeakKeyDictionary()
 )
+_TARGETS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 @asynccontextmanager
-async def open_checkpointer(path: str | Path) -> AsyncIterator[AsyncSqliteSaver]:
-    """An `AsyncSqliteSaver` on `path`, shared with the loop's other runs on that file;
-    its folder is made on first use (in a thread: LangGraph server refuses blocking
-    file calls on its event loop)."""
-    ready = await asyncio.to_thread(_with_folder, Path(path))
+async def open_checkpointer(target: str | Path) -> AsyncIterator[Saver]:
+    """A checkpointer on `target` (a SQLite path or a `postgresql://` URL), shared
+    with the loop's other runs on it. A SQLite file's folder is made on first use (in
+    a thread: LangGraph server refuses blocking file calls on its event loop)."""
+    if is_postgres(target):
+        key = str(target)
+    else:
+        key = str(await asyncio.to_thread(_with_folder, Path(target)))
     savers = _LOOPS.setdefault(asyncio.get_running_loop(), _LoopSavers())
     async with savers.lock:
-        opened = savers.by_path.get(ready)
+        opened = savers.by_target.get(key)
         if opened is None:
-            opened = await _open(ready)
-            savers.by_path[ready] = opened
+            opened = await (_open_postgres(key) if is_postgres(key) else _open_sqlite(Path(key)))
+            _TARGETS[opened.saver] = describe(key)
+            savers.by_target[key] = opened
         opened.users += 1
     try:
         yield opened.saver
     finally:
         opened.users -= 1
-        if opened.users == 0 and savers.by_path.get(ready) is opened:
-            del savers.by_path[ready]
+        if opened.users == 0 and savers.by_target.get(key) is opened:
+            del savers.by_target[key]
             await opened.closer.aclose()
 
 
-async def _open(path: Path) -> _Open:
+def saver_target(saver: Any) -> str:
+    """Where `saver` keeps its checkpoints, for messages (no password)."""
+    return _TARGETS.get(saver) or str(
+        getattr(getattr(saver, "conn", None), "_path", "the checkpoint database")
+    )
+
+
+async def _open_sqlite(path: Path) -> _Open:
     closer = AsyncExitStack()
     saver = await closer.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
     await saver.setup()
     await saver.conn.execute("PRAGMA synchronous=NORMAL")
     return _Open(saver, closer)
+
+
+async def _open_postgres(url: str) -> _Open:
+    try:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+    except ImportError as exc:
+        raise ConfigError(MISSING_EXTRA) from exc
+    closer = AsyncExitStack()
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=_pool_max(),
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+    )
+    try:
+        await pool.open(wait=True, timeout=15)
+    except Exception as exc:
+        await pool.close()
+        raise ConfigError(
+            f"cannot connect to {describe(url)}: {_first_line(exc)} "
+            "(check the --db / FUSION_DB URL and that the server is up)"
+        ) from exc
+    closer.push_async_callback(pool.close)
+    saver = AsyncPostgresSaver(pool)
+    try:
+        await _setup(saver)
+    except BaseException:
+        await closer.aclose()
+        raise
+    return _Open(saver, closer)
+
+
+async def _setup(saver: Any) -> None:
+    """`setup()`, retried: replicas starting together on a fresh database race to
+    create the same tables and migration rows, and the losers' statements fail."""
+    import psycopg
+
+    for attempt in range(5):
+        try:
+            await saver.setup()
+            return
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
+
+
+def _pool_max() -> int:
+    raw = os.environ.get(POOL_MAX_ENV, "10")
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise ConfigError(f"{POOL_MAX_ENV} must be a whole number of connections >= 1, not {raw!r}")
+    return size
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _with_folder(path: Path) -> Path:

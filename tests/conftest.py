@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.llm", "tests.fixtures.web"]
+pytest_plugins = ["tests.fixtures.llm", "tests.fixtures.web", "tests.fixtures.postgres"]
 
 
 @pytest.fixture(autouse=True)

@@ -28,12 +28,14 @@ RESPONSE_FIELDS = {"model", "status", "text", "sources", "usage", "cost_usd"}
 
 
 @pytest.fixture
-def cli_env(llm_env: ScriptedLLMServer, tmp_path: Path) -> dict[str, str]:
+def cli_env(llm_env: ScriptedLLMServer, tmp_path: Path, run_db: str) -> dict[str, str]:
     """The test process's environment (pointing at the scripted server), with no
-    search key, no OpenRouter key and no user config file."""
+    search key, no OpenRouter key and no user config file; runs are checkpointed in
+    SQLite and, in a second pass, PostgreSQL (`run_db`)."""
     dropped = ("OPENROUTER_API_KEY", "TAVILY_API_KEY", "FUSION_CONFIG")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["HOME"] = str(tmp_path)
+    env["FUSION_DB"] = run_db
     return env
 
 

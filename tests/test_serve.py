@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from fusion.cli.main import main
 from fusion.core.context import Context
 from fusion.serve.schemas import FusionOptions
+from tests.fixtures.checkpoints import saved_writes
 from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import Error, Hang, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
@@ -368,13 +368,7 @@ async def test_failed_panel_while_streaming_ends_with_an_error_event(
 def paid_drafts(server: FusionServer, thread_id: str) -> int:
     """Panelists whose results are saved in the run's checkpoint (LangGraph's pending
     writes of the panel step; only a finished panelist task writes `branch:to:join`)."""
-    with sqlite3.connect(server.db) as db:
-        row = db.execute(
-            "SELECT COUNT(DISTINCT task_id) FROM writes WHERE thread_id = ? "
-            "AND checkpoint_ns = '' AND channel = 'branch:to:join'",
-            (thread_id,),
-        ).fetchone()
-    return int(row[0])
+    return saved_writes(server.db, thread_id, "branch:to:join", distinct_tasks=True)
 
 
 async def test_client_disconnect_cancels_the_run_and_the_checkpoint_keeps_paid_drafts(

@@ -25,6 +25,7 @@ from fusion.runs import (
     saved_context,
     thread_ids,
 )
+from fusion.saver import describe
 
 
 async def resume(args: argparse.Namespace) -> int:
@@ -120,7 +121,7 @@ async def runs(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return 0
-    table = Table(title=f"runs in {db_path(args.db)}")
+    table = Table(title=f"runs in {describe(db_path(args.db))}")
     for column in ("thread", "status", "cost", "question", "at"):
         table.add_column(column)
     for row in rows:

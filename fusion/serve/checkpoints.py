@@ -1,4 +1,4 @@
-"""One SQLite checkpointer for the server's lifetime.
+"""One checkpointer (SQLite or PostgreSQL) for the server's lifetime.
 
 Every served run is checkpointed like `fusion ask` (so `fusion resume`, `show` and
 `runs` work on it), through the same shared saver (`fusion.runs.open_checkpointer`),
@@ -11,19 +11,18 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
 from fusion.runs import db_path, open_checkpointer
+from fusion.saver import Saver
 
 
 class Checkpoints:
     def __init__(self, db: str | None = None) -> None:
         self._db = db
         self._stack = AsyncExitStack()
-        self._saver: AsyncSqliteSaver | None = None
+        self._saver: Saver | None = None
         self._lock = asyncio.Lock()
 
-    async def saver(self) -> AsyncSqliteSaver:
+    async def saver(self) -> Saver:
         if self._saver is None:
             async with self._lock:
                 if self._saver is None:
