@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.llm", "tests.fixtures.web", "tests.fixtures.postgres"]
+pytest_plugins = [
+    "tests.fixtures.llm",
+    "tests.fixtures.web",
+    "tests.fixtures.postgres",
+    "tests.fixtures.mcp",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -11,19 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from fusion.api import stream_run
+from fusion.catalog import run_summaries
 from fusion.cli.ask import follow, report
-from fusion.core.plan import resolve_plan
-from fusion.core.providers import check_credentials
-from fusion.core.settings import load_settings
-from fusion.graph.builder import FusionGraph, build_graph
+from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
+from fusion.resume import prepare_resume
 from fusion.runs import (
     db_path,
     open_checkpointer,
-    reopen_failed_run,
     run_config,
     saved_context,
-    thread_ids,
 )
 from fusion.saver import describe
 
@@ -32,24 +29,16 @@ async def resume(args: argparse.Namespace) -> int:
     """Continue an interrupted run; finished panelists are not called again."""
     err = Console(stderr=True)
     async with open_checkpointer(db_path(args.db)) as saver:
-        context = await saved_context(saver, args.thread_id)
-        graph = build_graph(checkpointer=saver)
-        snapshot = await graph.aget_state(run_config(args.thread_id))
+        resumption = await prepare_resume(saver, args.thread_id)
         err.print(f"thread: {args.thread_id}", highlight=False, markup=False)
-        retrying = ""
-        if not snapshot.next:
-            retrying = await reopen_failed_run(graph, run_config(args.thread_id), snapshot.values)
-        if not snapshot.next and not retrying:
+        if resumption.plan is None:
             err.print("the run had already finished; its result:", highlight=False)
-            return report(
-                FusionResult.from_state(snapshot.values, args.thread_id), as_json=args.json
-            )
-        if retrying:
-            err.print(f"retrying {retrying}", highlight=False, markup=False)
-        settings = load_settings()
-        plan = resolve_plan(context, settings)
-        check_credentials([*plan.panel, plan.judge], settings)
-        runner = stream_run(None, context, saver, args.thread_id)
+            finished = resumption.finished or {}
+            return report(FusionResult.from_state(finished, args.thread_id), as_json=args.json)
+        if resumption.retrying:
+            err.print(f"retrying {resumption.retrying}", highlight=False, markup=False)
+        plan = resumption.plan
+        runner = stream_run(None, resumption.context, saver, args.thread_id)
         final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
     return report(FusionResult.from_state(final, args.thread_id), as_json=args.json)
 
@@ -101,33 +90,16 @@ def _step(snapshot: Any) -> dict[str, Any]:
 
 async def runs(args: argparse.Namespace) -> int:
     """List recent runs, newest first, with status and cost."""
-    rows = []
     async with open_checkpointer(db_path(args.db)) as saver:
-        graph: FusionGraph = build_graph(checkpointer=saver)
-        for thread_id in await thread_ids(saver, args.limit):
-            snapshot = await graph.aget_state(run_config(thread_id))
-            values = snapshot.values
-            status = "interrupted" if snapshot.next else values.get("status", "failed")
-            result = FusionResult.from_state(values, thread_id)
-            rows.append(
-                {
-                    "thread_id": thread_id,
-                    "status": status,
-                    "cost_usd": result.usage.cost_usd,
-                    "question": values.get("question", ""),
-                    "created_at": snapshot.created_at,
-                }
-            )
+        rows = await run_summaries(saver, args.limit)
     if args.json:
-        sys.stdout.write(json.dumps(rows) + "\n")
+        sys.stdout.write(json.dumps([row.model_dump() for row in rows]) + "\n")
         return 0
     table = Table(title=f"runs in {describe(db_path(args.db))}")
     for column in ("thread", "status", "cost", "question", "at"):
         table.add_column(column)
     for row in rows:
-        cost = "" if row["cost_usd"] is None else f"${row['cost_usd']:.4f}"
-        table.add_row(
-            row["thread_id"], row["status"], cost, row["question"][:60], row["created_at"] or ""
-        )
+        cost = "" if row.cost_usd is None else f"${row.cost_usd:.4f}"
+        table.add_row(row.thread_id, row.status, cost, row.question[:60], row.created_at or "")
     Console().print(table)
     return 0

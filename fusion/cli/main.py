@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             from fusion.cli.serve import serve
 
             return serve(args)
+        if args.command == "mcp":
+            from fusion.cli.mcp import mcp_command
+
+            return mcp_command(args)
         if args.command == "eval":
             from fusion.cli.eval import eval_command
 

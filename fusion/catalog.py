@@ -1,0 +1,70 @@
+"""Runs as they are listed and read again: one path for the CLI, MCP and the web page."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from pydantic import BaseModel, Field
+
+from fusion.graph.builder import build_graph
+from fusion.result import FusionResult
+from fusion.runs import run_config, saved_context, thread_ids
+
+__all__ = ["RunSummary", "StoredRun", "read_run", "run_summaries"]
+
+RunState = Literal["ok", "degraded", "failed", "interrupted"]
+
+
+class RunSummary(BaseModel):
+    """One line of a run list."""
+
+    thread_id: str
+    status: RunState
+    cost_usd: float | None = Field(description="Dollars spent; null when unknown.")
+    question: str
+    created_at: str | None = Field(description="When the run's last checkpoint was written.")
+
+
+class StoredRun(BaseModel):
+    """A run read back from the checkpointer."""
+
+    question: str
+    pending: list[str] = Field(description="Nodes still to run; empty once finished.")
+    result: FusionResult
+
+    @property
+    def state(self) -> RunState:
+        return "interrupted" if self.pending else self.result.status
+
+
+def _summary(thread_id: str, snapshot: Any) -> RunSummary:
+    values = snapshot.values
+    result = FusionResult.from_state(values, thread_id)
+    return RunSummary(
+        thread_id=thread_id,
+        status="interrupted" if snapshot.next else result.status,
+        cost_usd=result.usage.cost_usd,
+        question=values.get("question", ""),
+        created_at=snapshot.created_at,
+    )
+
+
+async def run_summaries(saver: AsyncSqliteSaver, limit: int) -> list[RunSummary]:
+    """The most recent runs, newest first."""
+    graph = build_graph(checkpointer=saver)
+    return [
+        _summary(thread_id, await graph.aget_state(run_config(thread_id)))
+        for thread_id in await thread_ids(saver, limit)
+    ]
+
+
+async def read_run(saver: AsyncSqliteSaver, thread_id: str) -> StoredRun:
+    """A run's latest state; `ConfigError` naming the fix for an unknown ID."""
+    await saved_context(saver, thread_id)
+    snapshot = await build_graph(checkpointer=saver).aget_state(run_config(thread_id))
+    return StoredRun(
+        question=snapshot.values.get("question", ""),
+        pending=list(snapshot.next),
+        result=FusionResult.from_state(snapshot.values, thread_id),
+    )

@@ -1,0 +1,263 @@
+"""The MCP tools: ask the panel, estimate, read, list, resume and re-judge runs.
+
+Each tool is a thin face over the Python API (`fusion.api`, `fusion.catalog`,
+`fusion.resume`): the same checks, the same one-line `ConfigError` messages (sent as
+MCP tool errors), the same checkpoints as the CLI, so a run started here can be
+shown or resumed with `fusion show` / `fusion resume`, and the reverse.
+
+No `from __future__ import annotations` here: the SDK reads these signatures at
+runtime to build each tool's input schema.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from fusion.api import make_context, preflight, run_input, stream_run
+from fusion.catalog import RunSummary, read_run, run_summaries
+from fusion.core.errors import ConfigError
+from fusion.core.estimate import CostEstimate, check_context_window, estimate_run
+from fusion.core.plan import resolve_plan
+from fusion.core.providers import RECURSION_HEADER
+from fusion.core.settings import load_settings_async
+from fusion.detach import detached
+from fusion.markdown import run_markdown
+from fusion.mcp.progress import Progress
+from fusion.mcp.results import PanelAnswer
+from fusion.result import FusionResult
+from fusion.resume import prepare_resume
+from fusion.runs import db_path, open_checkpointer
+
+__all__ = ["PanelTools", "RunList"]
+
+Question = Annotated[str, Field(description="The question to put to the panel.")]
+Preset = Annotated[
+    str | None, Field(description="A preset name (see the fusion://presets resource).")
+]
+Panel = Annotated[
+    list[str] | None,
+    Field(description="Panel model IDs, 1 to 8 (e.g. openai/gpt-5.5); overrides the preset's."),
+]
+Judge = Annotated[str | None, Field(description="The judge model ID; overrides the preset's.")]
+Web = Annotated[
+    bool | None, Field(description="Let panelists search and read the web (default true).")
+]
+MaxToolCalls = Annotated[
+    int | None, Field(description="Web tool calls allowed per panelist (default 8).")
+]
+Deadline = Annotated[
+    float | None,
+    Field(description="Seconds after which panelists still running are cut (default none)."),
+]
+Quorum = Annotated[
+    int | None, Field(description="Drafts the judge needs; fewer fails the run (default 1).")
+]
+Budget = Annotated[
+    float | None,
+    Field(description="Refuse the run if its estimated high-end cost exceeds these dollars."),
+]
+Instructions = Annotated[
+    str | None,
+    Field(description="How the answer should be written: language, format, length."),
+]
+ThreadId = Annotated[str, Field(description="A run's thread_id, as ask_panel returned it.")]
+
+
+class RunList(BaseModel):
+    """Recent runs, newest first."""
+
+    runs: list[RunSummary]
+
+
+def _result(answer: PanelAnswer, text: str | None = None) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=answer.summary() if text is None else text)],
+        structured_content=answer.model_dump(mode="json"),
+    )
+
+
+def _refuse_nested(ctx: Context[Any, Any]) -> None:
+    """Fusion's own model calls carry `X-Fusion-Depth`; a panel model that reaches
+    this server again (an agent with Fusion among its MCP tools) must not fuse again."""
+    headers = ctx.headers or {}
+    depth = next((v for k, v in headers.items() if k.lower() == RECURSION_HEADER.lower()), "")
+    if depth.strip() not in ("", "0"):
+        raise ToolError(
+            f"refusing a nested fusion ({RECURSION_HEADER}: {depth.strip()}): this request "
+            "came from a Fusion panel or judge; give its models a real provider"
+        )
+
+
+class PanelTools:
+    """The tools, bound to one checkpoint database (`--db`, else `FUSION_DB`)."""
+
+    def __init__(self, db: str | None = None) -> None:
+        self._db = db
+        self._background: dict[str, asyncio.Task[FusionResult]] = {}
+
+    async def _follow(
+        self, events: AsyncIterator[tuple[str, Any]], progress: Progress | None
+    ) -> dict[str, Any]:
+        final: dict[str, Any] = {}
+        # In a task of its own: a cancelled request cancels the run exactly once, and
+        # its clean-up (saving finished drafts) is not cut short by the SDK's scope.
+        async for kind, data in detached(events):
+            if kind == "values":
+                final = data
+            elif progress is not None and kind == "custom":
+                await progress.on_event(data)
+            elif progress is not None and kind == "answer":
+                await progress.on_answer(data)
+        return final
+
+    async def _run(
+        self,
+        payload: dict[str, Any] | None,
+        context: Any,
+        thread_id: str,
+        progress: Progress | None,
+    ) -> FusionResult:
+        async with open_checkpointer(db_path(self._db)) as saver:
+            events = stream_run(payload, context, saver, thread_id, progress=True)
+            final = await self._follow(events, progress)
+        return FusionResult.from_state(final, thread_id)
+
+    async def ask_panel(
+        self,
+        question: Question,
+        ctx: Context[Any, Any],
+        preset: Preset = None,
+        panel: Panel = None,
+        judge: Judge = None,
+        web: Web = None,
+        max_tool_calls: MaxToolCalls = None,
+        deadline_s: Deadline = None,
+        quorum: Quorum = None,
+        budget_usd: Budget = None,
+        instructions: Instructions = None,
+        background: Annotated[
+            bool,
+            Field(
+                description="Return at once with the thread_id and let the run go on; "
+                "poll get_run for the result. For clients that time out long calls."
+            ),
+        ] = False,
+    ) -> Annotated[CallToolResult, PanelAnswer]:
+        """Ask a panel of LLMs (each may search and read the web) and get one answer,
+        written by a judge that weighs their agreements and contradictions. Returns the
+        answer as text, and the analysis, each model's status and cost, and the
+        thread_id as structured content. The run is checkpointed: if it is cut off,
+        resume_run finishes it without paying again for what was done."""
+        _refuse_nested(ctx)
+        try:
+            context = make_context(
+                preset=preset,
+                panel=panel,
+                judge=judge,
+                web=web,
+                max_tool_calls=max_tool_calls,
+                deadline_s=deadline_s,
+                quorum=quorum,
+                budget_usd=budget_usd,
+                instructions=instructions,
+            )
+            preflight(context, question)
+        except ConfigError as exc:
+            raise ToolError(str(exc)) from exc
+        thread_id = str(uuid.uuid4())
+        payload = run_input(question.strip(), None)
+        if background:
+            task = asyncio.ensure_future(self._run(payload, context, thread_id, None))
+            self._background[thread_id] = task
+            task.add_done_callback(lambda _: self._background.pop(thread_id, None))
+            return _result(PanelAnswer(thread_id=thread_id, question=question, status="running"))
+        result = await self._run(payload, context, thread_id, Progress(ctx))
+        answer = PanelAnswer.of(result)
+        answer.question = question
+        return _result(answer)
+
+    async def resume_run(
+        self, thread_id: ThreadId, ctx: Context[Any, Any]
+    ) -> Annotated[CallToolResult, PanelAnswer]:
+        """Continue a run that was interrupted or failed: finished panelists are not
+        called again; a failed run retries only its failed panelists, or only its judge."""
+        _refuse_nested(ctx)
+        if thread_id in self._background:
+            raise ToolError(f"run {thread_id} is still running here: poll it with get_run")
+        try:
+            async with open_checkpointer(db_path(self._db)) as saver:
+                resumption = await prepare_resume(saver, thread_id)
+        except ConfigError as exc:
+            raise ToolError(str(exc)) from exc
+        if resumption.plan is None:
+            result = FusionResult.from_state(resumption.finished or {}, thread_id)
+        else:
+            result = await self._run(None, resumption.context, thread_id, Progress(ctx))
+        return _result(PanelAnswer.of(result))
+
+    async def get_run(self, thread_id: ThreadId) -> Annotated[CallToolResult, PanelAnswer]:
+        """A run's answer, analysis, every draft with its sources, failures and cost,
+        as Markdown; its status and costs as structured content."""
+        try:
+            async with open_checkpointer(db_path(self._db)) as saver:
+                stored = await read_run(saver, thread_id)
+        except ConfigError as exc:
+            if thread_id in self._background:  # started, no checkpoint written yet
+                return _result(PanelAnswer(thread_id=thread_id, status="running"))
+            raise ToolError(str(exc)) from exc
+        answer = PanelAnswer.stored(stored)
+        if thread_id in self._background:
+            answer.status = "running"
+            return _result(answer)
+        return _result(answer, run_markdown(stored.result, stored.question))
+
+    async def list_runs(
+        self,
+        limit: Annotated[int, Field(ge=1, le=500, description="How many runs, newest first.")] = 20,
+    ) -> RunList:
+        """Recent runs in Fusion's checkpoint database, with status, cost and question."""
+        async with open_checkpointer(db_path(self._db)) as saver:
+            return RunList(runs=await run_summaries(saver, limit))
+
+    async def estimate_cost(
+        self,
+        question: Question,
+        preset: Preset = None,
+        panel: Panel = None,
+        judge: Judge = None,
+        web: Web = None,
+        max_tool_calls: MaxToolCalls = None,
+    ) -> Annotated[CallToolResult, CostEstimate]:
+        """What ask_panel with the same arguments may cost, as a low-high dollar range
+        per model, without calling any model."""
+        try:
+            context = make_context(
+                preset=preset, panel=panel, judge=judge, web=web, max_tool_calls=max_tool_calls
+            )
+            if not question.strip():
+                raise ConfigError("the question is empty: give a question")
+            settings = await load_settings_async()
+            plan = resolve_plan(context, settings)
+            check_context_window(plan, settings, question)
+            estimate = estimate_run(context, plan, settings, question)
+        except ConfigError as exc:
+            raise ToolError(str(exc)) from exc
+        text = f"expected cost: ${estimate.low_usd:.4f} to ${estimate.high_usd:.4f}"
+        if estimate.unpriced_models:
+            text += " (not included, no price: " + ", ".join(estimate.unpriced_models) + ")"
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content=estimate.model_dump(mode="json"),
+        )
+
+    async def run_report(self, thread_id: str) -> str:
+        """The run as Markdown, for the `fusion://runs/{thread_id}` resource."""
+        async with open_checkpointer(db_path(self._db)) as saver:
+            stored = await read_run(saver, thread_id)
+        return run_markdown(stored.result, stored.question)
