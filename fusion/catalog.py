@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel, Field
 
 from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
 from fusion.runs import run_config, saved_context, thread_ids
+from fusion.saver import Saver
 
 __all__ = ["RunSummary", "StoredRun", "read_run", "run_summaries"]
 
@@ -50,7 +50,7 @@ def _summary(thread_id: str, snapshot: Any) -> RunSummary:
     )
 
 
-async def run_summaries(saver: AsyncSqliteSaver, limit: int) -> list[RunSummary]:
+async def run_summaries(saver: Saver, limit: int) -> list[RunSummary]:
     """The most recent runs, newest first."""
     graph = build_graph(checkpointer=saver)
     return [
@@ -59,7 +59,7 @@ async def run_summaries(saver: AsyncSqliteSaver, limit: int) -> list[RunSummary]
     ]
 
 
-async def read_run(saver: AsyncSqliteSaver, thread_id: str) -> StoredRun:
+async def read_run(saver: Saver, thread_id: str) -> StoredRun:
     """A run's latest state; `ConfigError` naming the fix for an unknown ID."""
     await saved_context(saver, thread_id)
     snapshot = await build_graph(checkpointer=saver).aget_state(run_config(thread_id))

@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
 from fusion.core.context import Context
 from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.providers import check_credentials
 from fusion.core.settings import load_settings_async
 from fusion.graph.builder import build_graph
 from fusion.runs import reopen_failed_run, run_config, saved_context
+from fusion.saver import Saver
 
 __all__ = ["Resumption", "prepare_resume"]
 
@@ -36,7 +35,7 @@ class Resumption:
     """The final state of a run with nothing left to do."""
 
 
-async def prepare_resume(saver: AsyncSqliteSaver, thread_id: str) -> Resumption:
+async def prepare_resume(saver: Saver, thread_id: str) -> Resumption:
     """Check a run can continue (known ID, keys present) and reopen it if it failed.
 
     Raises `ConfigError` for an unknown thread or a missing key, before any model call.
