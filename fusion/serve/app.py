@@ -1,4 +1,5 @@
-"""The ASGI app: `create_app()` for `fusion serve`, and `app` for LangGraph server.
+"""The ASGI app: `create_app()` for `fusion serve`, and `app` for LangGraph server:
+the OpenAI API under `/v1` and the web page (`fusion.web`) at `/`.
 
 `langgraph.json` names `fusion.serve.app:app` under `http.app`, so one deployment
 serves the LangGraph API and the OpenAI one side by side.
@@ -17,12 +18,15 @@ from fusion.core.errors import ConfigError
 from fusion.core.settings import load_settings
 from fusion.serve.checkpoints import Checkpoints
 from fusion.serve.routes import build_router
+from fusion.web.live import LiveRuns
+from fusion.web.routes import build_web_router
 
 
 def create_app(db: str | None = None) -> FastAPI:
     """The OpenAI-compatible app; runs are checkpointed in `db` (else `FUSION_DB`,
     else the per-user default), opened on first use and closed at shutdown."""
     checkpoints = Checkpoints(db)
+    live = LiveRuns()  # runs started from the web page
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +34,7 @@ def create_app(db: str | None = None) -> FastAPI:
         with contextlib.suppress(ConfigError):  # a broken file is a 503 per request
             await asyncio.to_thread(load_settings)
         yield
+        await live.close()
         await checkpoints.close()
 
     app = FastAPI(
@@ -38,6 +43,7 @@ def create_app(db: str | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(build_router(checkpoints))
+    app.include_router(build_web_router(checkpoints, live))  # the web page, at /
     return app
 
 

@@ -1,0 +1,136 @@
+"""What the page's forms do: ask, follow up, resume, estimate.
+
+Each checks everything it can before a model is called (the same `preflight` as
+the CLI and the OpenAI endpoint) and raises `ConfigError` with the fix; then the run
+goes to `LiveRuns`, which runs it in the server through `fusion.api.stream_run`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from langgraph.types import Checkpointer
+
+from fusion.api import make_context, preflight, run_input, stream_run
+from fusion.core.context import Context
+from fusion.core.errors import ConfigError
+from fusion.core.estimate import CostEstimate, check_context_window, estimate_run
+from fusion.core.plan import resolve_plan
+from fusion.core.providers import check_credentials
+from fusion.core.settings import load_settings_async
+from fusion.graph.builder import build_graph
+from fusion.runs import reopen_failed_run, run_config, saved_context
+from fusion.web.live import LiveRun, LiveRuns
+from fusion.web.store import conversation, load_run
+
+NUMBERS: dict[str, type] = {
+    "max_tool_calls": int,
+    "quorum": int,
+    "deadline_s": float,
+    "budget_usd": float,
+}
+TEXTS = ("preset", "judge", "instructions")
+
+
+def options_from(form: Mapping[str, str]) -> dict[str, Any]:
+    """Run options from the ask form; empty fields keep the preset's or the default."""
+    options: dict[str, Any] = {}
+    for name in TEXTS:
+        value = (form.get(name) or "").strip()
+        if value:
+            options[name] = value
+    panel = [m.strip() for m in (form.get("panel") or "").replace(",", "\n").splitlines()]
+    if any(panel):
+        options["panel"] = [m for m in panel if m]
+    if "web_set" in form:  # the form was sent with its checkbox: unchecked means off
+        options["web"] = form.get("web") == "on"
+    for name, kind in NUMBERS.items():
+        value = (form.get(name) or "").strip()
+        if value:
+            try:
+                options[name] = kind(value)
+            except ValueError:
+                what = "a whole number" if kind is int else "a number"
+                raise ConfigError(f"{name} is {value!r}: give {what}") from None
+    return options
+
+
+def prompt_from(form: Mapping[str, str]) -> str:
+    prompt = (form.get("prompt") or "").strip()
+    if not prompt:
+        raise ConfigError("the prompt is empty: type a question")
+    return prompt
+
+
+async def estimate(form: Mapping[str, str]) -> CostEstimate:
+    """`fusion estimate` for the form as it stands; calls no model, needs no key."""
+    prompt = prompt_from(form)
+    context = make_context(**options_from(form))
+    settings = await load_settings_async()
+    plan = resolve_plan(context, settings)
+    check_context_window(plan, settings, prompt)
+    return estimate_run(context, plan, settings, prompt)
+
+
+async def ask(live: LiveRuns, saver: Checkpointer, form: Mapping[str, str]) -> str:
+    """Start a run of the form's question; its thread ID."""
+    prompt = prompt_from(form)
+    context = make_context(**options_from(form))
+    await load_settings_async()  # read off the event loop; preflight then uses the cache
+    plan = preflight(context, prompt)
+    return _start(live, saver, context, plan.panel, plan.judge, prompt, run_input(prompt, None))
+
+
+async def follow_up(live: LiveRuns, saver: Checkpointer, thread_id: str, question: str) -> str:
+    """A new run whose input is the earlier run's conversation plus `question`, with
+    the earlier run's options; its thread ID."""
+    question = question.strip()
+    if not question:
+        raise ConfigError("the follow-up question is empty: type a question")
+    earlier = await load_run(saver, thread_id)
+    context = await saved_context(saver, thread_id)  # type: ignore[arg-type]
+    messages: list[BaseMessage] = [*conversation(earlier), HumanMessage(question)]
+    await load_settings_async()
+    plan = preflight(context, None, messages)
+    return _start(live, saver, context, plan.panel, plan.judge, question, run_input(None, messages))
+
+
+async def resume(live: LiveRuns, saver: Checkpointer, thread_id: str) -> str:
+    """Continue an interrupted or failed run, as `fusion resume` does: finished
+    panelists are not called again. Returns what is retried ("" if nothing was left)."""
+    current = live.get(thread_id)
+    if current is not None and not current.done:
+        raise ConfigError("the run is still running: wait for it to finish")
+    context = await saved_context(saver, thread_id)  # type: ignore[arg-type]
+    graph = build_graph(checkpointer=saver)
+    snapshot = await graph.aget_state(run_config(thread_id))
+    retrying = "the interrupted steps" if snapshot.next else ""
+    if not snapshot.next:
+        retrying = await reopen_failed_run(graph, run_config(thread_id), snapshot.values)
+        if not retrying:
+            raise ConfigError("the run has finished and has nothing to retry")
+    settings = await load_settings_async()
+    plan = resolve_plan(context, settings)
+    check_credentials([*plan.panel, plan.judge], settings)
+    question = str(snapshot.values.get("question") or "")
+    _start(live, saver, context, plan.panel, plan.judge, question, None, thread_id)
+    return retrying
+
+
+def _start(
+    live: LiveRuns,
+    saver: Checkpointer,
+    context: Context,
+    panel: list[str],
+    judge: str,
+    question: str,
+    payload: dict[str, Any] | None,
+    thread_id: str | None = None,
+) -> str:
+    thread_id = thread_id or str(uuid.uuid4())
+    run = LiveRun(thread_id=thread_id, panel=list(panel), judge=judge, question=question)
+    live.start(run, stream_run(payload, context, saver, thread_id))
+    return thread_id

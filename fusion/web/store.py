@@ -1,0 +1,120 @@
+"""Runs as the page reads them, from the checkpointer the CLI and the API write.
+
+Nothing is stored twice: a run is its checkpointed state (`fusion.runs`), whoever
+started it (`fusion ask`, `fuse()`, the OpenAI endpoint, this page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.types import Checkpointer
+
+from fusion.core.errors import ConfigError
+from fusion.graph.builder import build_graph
+from fusion.result import FusionResult
+from fusion.runs import run_config, thread_ids
+
+HISTORY_LIMIT = 500
+
+
+@dataclass
+class Run:
+    """One checkpointed run: its result and what the page shows around it."""
+
+    thread_id: str
+    question: str
+    state: str  # ok, degraded, failed, interrupted
+    result: FusionResult
+    panel: list[str]
+    judge: str
+    created_at: str
+    judge_cost_usd: float | None = None
+    pending: list[str] = field(default_factory=list)
+    earlier: list[tuple[str, str]] = field(default_factory=list)  # (role, text) before the question
+
+
+@dataclass
+class RunSummary:
+    thread_id: str
+    question: str
+    state: str
+    cost_usd: float | None
+    created_at: str
+
+
+async def load_run(saver: Checkpointer, thread_id: str) -> Run:
+    """The run's latest state; `ConfigError` when the checkpointer has no such run."""
+    snapshot = await build_graph(checkpointer=saver).aget_state(run_config(thread_id))
+    values: dict[str, Any] = snapshot.values or {}
+    if not values:
+        raise ConfigError(f"no run {thread_id!r} in this server's checkpoint database")
+    result = FusionResult.from_state(values, thread_id)
+    pending = list(snapshot.next)
+    return Run(
+        thread_id=thread_id,
+        question=str(values.get("question") or ""),
+        state="interrupted" if pending else result.status,
+        result=result,
+        panel=list(values.get("panel") or []),
+        judge=str(values.get("judge_model") or ""),
+        created_at=snapshot.created_at or "",
+        judge_cost_usd=_judge_cost(values.get("judge_calls") or []),
+        pending=pending,
+        earlier=_earlier_turns(values.get("messages") or [], result.answer),
+    )
+
+
+async def list_runs(
+    saver: Checkpointer, query: str = "", limit: int = HISTORY_LIMIT
+) -> list[RunSummary]:
+    """Recent runs, newest first; `query` keeps those whose question or ID holds it."""
+    graph = build_graph(checkpointer=saver)
+    needle = query.strip().casefold()
+    rows: list[RunSummary] = []
+    for thread_id in await thread_ids(saver, limit):  # type: ignore[arg-type]
+        snapshot = await graph.aget_state(run_config(thread_id))
+        values = snapshot.values or {}
+        question = str(values.get("question") or "")
+        if needle and needle not in question.casefold() and needle not in thread_id:
+            continue
+        usage = values.get("usage") or {}
+        rows.append(
+            RunSummary(
+                thread_id=thread_id,
+                question=question,
+                state="interrupted" if snapshot.next else str(values.get("status") or "failed"),
+                cost_usd=usage.get("cost_usd"),
+                created_at=snapshot.created_at or "",
+            )
+        )
+    return rows
+
+
+def conversation(run: Run) -> list[BaseMessage]:
+    """The run's conversation with its answer, for a follow-up question."""
+    turns: list[BaseMessage] = []
+    for role, text in run.earlier:
+        turns.append(HumanMessage(text) if role == "user" else AIMessage(text))
+    turns.append(HumanMessage(run.question))
+    if run.result.answer:
+        turns.append(AIMessage(run.result.answer))
+    return turns
+
+
+def _earlier_turns(messages: list[Any], answer: str | None) -> list[tuple[str, str]]:
+    """The turns before the question: drop the answer the run appended, and the question."""
+    turns = [m for m in messages if isinstance(m, HumanMessage | AIMessage)]
+    if turns and isinstance(turns[-1], AIMessage) and answer and turns[-1].text == answer:
+        turns = turns[:-1]
+    if turns and isinstance(turns[-1], HumanMessage):
+        turns = turns[:-1]
+    return [("user" if isinstance(m, HumanMessage) else "assistant", m.text) for m in turns]
+
+
+def _judge_cost(calls: list[dict[str, Any]]) -> float | None:
+    costs = [c.get("cost_usd") for c in calls]
+    known = [c for c in costs if c is not None]
+    return sum(known) if known else None
