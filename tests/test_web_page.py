@@ -122,7 +122,8 @@ def test_a_run_from_the_cli_appears_in_the_history_and_exports(
     with page.expect_download() as markdown_download:
         page.get_by_role("link", name="Export Markdown").click()
     markdown = markdown_download.value.path().read_text(encoding="utf-8")
-    assert markdown.startswith("# Which moons does Mars have?")
+    assert markdown.startswith(f"# Fusion run {thread_id}")
+    assert "Which moons does Mars have?" in markdown
     assert "## Answer" in markdown and "CLI draft beta" in markdown
     with page.expect_download() as json_download:
         page.get_by_role("link", name="Export JSON").click()

@@ -12,17 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
-from langgraph.types import Checkpointer
 
 from fusion.api import make_context, preflight, run_input, stream_run
 from fusion.core.context import Context
 from fusion.core.errors import ConfigError
 from fusion.core.estimate import CostEstimate, check_context_window, estimate_run
 from fusion.core.plan import resolve_plan
-from fusion.core.providers import check_credentials
 from fusion.core.settings import load_settings_async
-from fusion.graph.builder import build_graph
-from fusion.runs import reopen_failed_run, run_config, saved_context
+from fusion.resume import prepare_resume
+from fusion.runs import saved_context
+from fusion.saver import Saver
 from fusion.web.live import LiveRun, LiveRuns
 from fusion.web.store import conversation, load_run
 
@@ -75,7 +74,7 @@ async def estimate(form: Mapping[str, str]) -> CostEstimate:
     return estimate_run(context, plan, settings, prompt)
 
 
-async def ask(live: LiveRuns, saver: Checkpointer, form: Mapping[str, str]) -> str:
+async def ask(live: LiveRuns, saver: Saver, form: Mapping[str, str]) -> str:
     """Start a run of the form's question; its thread ID."""
     prompt = prompt_from(form)
     context = make_context(**options_from(form))
@@ -84,45 +83,39 @@ async def ask(live: LiveRuns, saver: Checkpointer, form: Mapping[str, str]) -> s
     return _start(live, saver, context, plan.panel, plan.judge, prompt, run_input(prompt, None))
 
 
-async def follow_up(live: LiveRuns, saver: Checkpointer, thread_id: str, question: str) -> str:
+async def follow_up(live: LiveRuns, saver: Saver, thread_id: str, question: str) -> str:
     """A new run whose input is the earlier run's conversation plus `question`, with
     the earlier run's options; its thread ID."""
     question = question.strip()
     if not question:
         raise ConfigError("the follow-up question is empty: type a question")
     earlier = await load_run(saver, thread_id)
-    context = await saved_context(saver, thread_id)  # type: ignore[arg-type]
+    context = await saved_context(saver, thread_id)
     messages: list[BaseMessage] = [*conversation(earlier), HumanMessage(question)]
     await load_settings_async()
     plan = preflight(context, None, messages)
     return _start(live, saver, context, plan.panel, plan.judge, question, run_input(None, messages))
 
 
-async def resume(live: LiveRuns, saver: Checkpointer, thread_id: str) -> str:
-    """Continue an interrupted or failed run, as `fusion resume` does: finished
-    panelists are not called again. Returns what is retried ("" if nothing was left)."""
+async def resume(live: LiveRuns, saver: Saver, thread_id: str) -> str:
+    """Continue an interrupted or failed run, as `fusion resume` does (through the same
+    `fusion.resume.prepare_resume`): finished panelists are not called again. Returns
+    what is retried."""
     current = live.get(thread_id)
     if current is not None and not current.done:
         raise ConfigError("the run is still running: wait for it to finish")
-    context = await saved_context(saver, thread_id)  # type: ignore[arg-type]
-    graph = build_graph(checkpointer=saver)
-    snapshot = await graph.aget_state(run_config(thread_id))
-    retrying = "the interrupted steps" if snapshot.next else ""
-    if not snapshot.next:
-        retrying = await reopen_failed_run(graph, run_config(thread_id), snapshot.values)
-        if not retrying:
-            raise ConfigError("the run has finished and has nothing to retry")
-    settings = await load_settings_async()
-    plan = resolve_plan(context, settings)
-    check_credentials([*plan.panel, plan.judge], settings)
-    question = str(snapshot.values.get("question") or "")
-    _start(live, saver, context, plan.panel, plan.judge, question, None, thread_id)
-    return retrying
+    resumption = await prepare_resume(saver, thread_id)
+    if resumption.plan is None:
+        raise ConfigError("the run has finished and has nothing to retry")
+    question = str((await load_run(saver, thread_id)).question)
+    plan = resumption.plan
+    _start(live, saver, resumption.context, plan.panel, plan.judge, question, None, thread_id)
+    return resumption.retrying or "the interrupted steps"
 
 
 def _start(
     live: LiveRuns,
-    saver: Checkpointer,
+    saver: Saver,
     context: Context,
     panel: list[str],
     judge: str,

@@ -1,7 +1,10 @@
 """Runs as the page reads them, from the checkpointer the CLI and the API write.
 
-Nothing is stored twice: a run is its checkpointed state (`fusion.runs`), whoever
-started it (`fusion ask`, `fuse()`, the OpenAI endpoint, this page).
+Nothing is stored twice: a run is its checkpointed state, whoever started it
+(`fusion ask`, `fuse()`, the OpenAI endpoint, MCP, this page). Lists come from
+`fusion.catalog`; one run is read here with what its page shows beyond
+`catalog.StoredRun` (panel, judge, the judge's cost, earlier turns), from the latest
+checkpoint alone, so a long run opens fast.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langgraph.types import Checkpointer
 
+from fusion.catalog import RunSummary, run_summaries
 from fusion.core.errors import ConfigError
 from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
-from fusion.runs import run_config, thread_ids
+from fusion.runs import run_config
+from fusion.saver import Saver
 
 HISTORY_LIMIT = 500
 
@@ -36,16 +40,7 @@ class Run:
     earlier: list[tuple[str, str]] = field(default_factory=list)  # (role, text) before the question
 
 
-@dataclass
-class RunSummary:
-    thread_id: str
-    question: str
-    state: str
-    cost_usd: float | None
-    created_at: str
-
-
-async def load_run(saver: Checkpointer, thread_id: str) -> Run:
+async def load_run(saver: Saver, thread_id: str) -> Run:
     """The run's latest state; `ConfigError` when the checkpointer has no such run."""
     snapshot = await build_graph(checkpointer=saver).aget_state(run_config(thread_id))
     values: dict[str, Any] = snapshot.values or {}
@@ -67,30 +62,15 @@ async def load_run(saver: Checkpointer, thread_id: str) -> Run:
     )
 
 
-async def list_runs(
-    saver: Checkpointer, query: str = "", limit: int = HISTORY_LIMIT
-) -> list[RunSummary]:
-    """Recent runs, newest first; `query` keeps those whose question or ID holds it."""
-    graph = build_graph(checkpointer=saver)
+async def list_runs(saver: Saver, query: str = "", limit: int = HISTORY_LIMIT) -> list[RunSummary]:
+    """Recent runs, newest first (`fusion.catalog`, as `fusion runs` and MCP list them);
+    `query` keeps those whose question or thread ID holds it."""
     needle = query.strip().casefold()
-    rows: list[RunSummary] = []
-    for thread_id in await thread_ids(saver, limit):  # type: ignore[arg-type]
-        snapshot = await graph.aget_state(run_config(thread_id))
-        values = snapshot.values or {}
-        question = str(values.get("question") or "")
-        if needle and needle not in question.casefold() and needle not in thread_id:
-            continue
-        usage = values.get("usage") or {}
-        rows.append(
-            RunSummary(
-                thread_id=thread_id,
-                question=question,
-                state="interrupted" if snapshot.next else str(values.get("status") or "failed"),
-                cost_usd=usage.get("cost_usd"),
-                created_at=snapshot.created_at or "",
-            )
-        )
-    return rows
+    return [
+        run
+        for run in await run_summaries(saver, limit)
+        if not needle or needle in run.question.casefold() or needle in run.thread_id
+    ]
 
 
 def conversation(run: Run) -> list[BaseMessage]:
