@@ -2,7 +2,7 @@
 
 No graph, no checkpoints, no prompt building, no page extraction: the panelists'
 calls (and, with tools, their search and page requests) in parallel through one
-pooled httpx client, then the judge's streamed answer and its analysis call. What a
+pooled httpx client, then the judge's one streamed call (analysis, then answer). What a
 fused run takes above this is Fusion's overhead; what this takes above the critical
 path is the scripted servers' and the HTTP stack's.
 """
@@ -22,7 +22,10 @@ TOOLS = [
     {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
     for name in ("web_search", "web_fetch")
 ]
-ANALYSIS_TOOL = {"type": "function", "function": {"name": "JudgeAnalysis", "parameters": {}}}
+VERDICT_TOOL = {
+    "type": "function",
+    "function": {"name": "JudgeVerdict", "parameters": {"properties": {"answer": {}}}},
+}
 
 
 class Floor:
@@ -82,19 +85,14 @@ class Floor:
             {"role": "user", "content": f"{PROMPT}\n\n{shown}"},
         ]
         judge = self.latencies.judge_model()
-        body = {"model": judge, "messages": messages, "stream": True}
+        body = {
+            "model": judge,
+            "messages": messages,
+            "stream": True,
+            "tools": [VERDICT_TOOL],
+            "tool_choice": {"type": "function", "function": {"name": "JudgeVerdict"}},
+        }
         async with self.client.stream("POST", f"{self.llm}/chat/completions", json=body) as r:
-            answer = [line async for line in r.aiter_lines() if line.startswith("data: {")]
-        messages += [
-            {"role": "assistant", "content": f"{len(answer)} chunks"},
-            {"role": "user", "content": "Now the analysis."},
-        ]
-        await self._chat(
-            {
-                "model": judge,
-                "messages": messages,
-                "tools": [ANALYSIS_TOOL],
-                "tool_choice": {"type": "function", "function": {"name": "JudgeAnalysis"}},
-            }
-        )
+            verdict = [line async for line in r.aiter_lines() if line.startswith("data: {")]
+        assert verdict, "the judge streamed nothing"
         return time.perf_counter() - started

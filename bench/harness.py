@@ -1,9 +1,9 @@
 """What every bench shares: options, scripted servers, timing, statistics and the table.
 
 Latencies are the issue's, times `--scale`: panelists at 0.5 / 0.8 / 1.0 s and a judge
-at 0.3 s. The judge answers in two calls (a streamed answer, then the structured
-analysis), scripted at 0.15 s each, so the critical path of a run without tools is
-the slowest panelist plus both judge calls: 1.0 + 0.15 + 0.15 = 1.3 s. With tools each
+at 0.3 s. The judge writes its analysis, then the answer, in one streamed call, scripted
+at 0.3 s before its first byte, so the critical path of a run without tools is the
+slowest panelist plus one judge call: 1.0 + 0.3 = 1.3 s. With tools each
 panelist makes one search and one fetch round (three model calls sharing its latency,
 a 0.1 s search and a 0.1 s page): 1.0 + 0.1 + 0.1 + 0.3 = 1.5 s.
 """
@@ -71,7 +71,7 @@ class Latencies:
         return tuple(s * self.scale for s in (0.5, 0.8, 1.0))
 
     @property
-    def judge(self) -> float:  # both judge calls together
+    def judge(self) -> float:  # one judge call
         return 0.3 * self.scale
 
     @property

@@ -8,8 +8,9 @@ bench (in this process or in a child) without re-scripting:
   500/3 ms each, so its model time is 500 ms, plus the search's and the page's delay.
   Each panelist searches for its own name and reads its own page, so no run-level
   cache shares a download between panelists;
-- `bench/judge-300ms`: the judge's two calls (streamed answer, structured analysis),
-  150 ms each, so the judge's share of the critical path is 300 ms.
+- `bench/judge-300ms`: each judge call takes 300 ms before its first byte; the judge
+  makes one (its analysis, then the answer, streamed), so its share of the critical
+  path is 300 ms.
 
 An optional `-suffix` (`bench/draft-1000ms-b`) makes two panelists of the same latency.
 """
@@ -19,9 +20,9 @@ from __future__ import annotations
 import re
 import time
 
-from tests.fixtures.llm_replies import ChatRequest, Reply, Structured, Text, ToolCalls
+from tests.fixtures.llm_replies import ChatRequest, Reply, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import analysis_for, answer_for, is_analysis_request, responses_in
+from tests.fixtures.panel_scripts import analysis_for, answer_for, judge_reply, responses_in
 from tests.fixtures.web_server import ScriptedWebServer
 
 MODEL = re.compile(r"bench/(draft|research|judge)-([0-9.]+)ms(?:-\w+)?$")
@@ -65,9 +66,8 @@ def handler(web: ScriptedWebServer):  # type: ignore[no-untyped-def]
         kind, seconds = latency_of(request.model)
         if kind == "judge":
             shown = responses_in(request)
-            if is_analysis_request(request):
-                return Structured(analysis_for(shown), delay=seconds / 2)
-            return Text(answer_for(shown) or "Fused answer.", delay=seconds / 2)
+            answer = answer_for(shown) if shown else "Fused answer."
+            return judge_reply(request, answer, analysis_for(shown), delay=seconds)
         if kind == "draft":
             return Text(f"draft by {request.model}", delay=seconds)
         done = len(request.tool_results)

@@ -1,10 +1,14 @@
-"""5. Time to the first judge token after the last draft, streaming.
+"""5. Time to the first answer token after the last draft, streaming.
 
 From the moment the scripted server sends the last panelist's reply to the moment
 the first chunk of the judge's answer comes out of `fusion.api.stream_run` (SQLite
-checkpointer, as `fuse()` runs). The judge's answer call is scripted to wait 0.15 s
-before its first byte, so that is the floor: the ratio is TTFT / 0.15 s. Servers run
-in this process, so their request log and the client share one clock.
+checkpointer, as `fuse()` runs), reported apart from the judge's first byte: the
+judge writes its analysis before the answer, so its first byte is not yet an answer
+token. The judge's call is scripted to wait 0.3 s before its first byte, so that is
+the floor: the ratios are over 0.3 s. On a real model the analysis takes its own
+time to generate before the answer's first token; the scripted judge sends it at
+once, so the gap measured here is Fusion's (parsing, streaming, messages mode).
+Servers run in this process, so their request log and the client share one clock.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from bench.harness import (
 TITLE = "5. Time to first judge token after the last draft (streaming)"
 
 
-async def _one(lat: Latencies, llm: object) -> tuple[float, float]:
-    """(last draft -> first answer chunk, last draft -> judge request) in seconds."""
+async def _one(lat: Latencies, llm: object) -> tuple[float, float, float]:
+    """From the last draft to the first answer chunk, to the judge's request and to
+    the judge's first byte, in seconds."""
     from fusion.api import make_context, stream_run
     from fusion.runs import db_path, open_checkpointer
 
@@ -41,29 +46,40 @@ async def _one(lat: Latencies, llm: object) -> tuple[float, float]:
                 first = time.monotonic()
     requests = llm.requests  # type: ignore[attr-defined]
     drafts = [r.ended for r in requests if not r.model.startswith("bench/judge")]
-    judge = min(r.started for r in requests if r.model.startswith("bench/judge"))
-    assert first is not None and all(drafts), "no answer streamed"
-    return first - max(drafts), judge - max(drafts)
+    (judge,) = [r for r in requests if r.model.startswith("bench/judge")]
+    assert first is not None and all(drafts) and judge.first_byte, "no answer streamed"
+    last = max(drafts)
+    return first - last, judge.started - last, judge.first_byte - last
 
 
 async def _measure(options: Options, section: Section) -> None:
     lat = Latencies(options.scale)
-    floor = lat.judge / 2  # the answer call's scripted wait before its first byte
+    floor = lat.judge  # the judge call's scripted wait before its first byte
     with servers(lat) as running:
         for _ in range(options.warmup):
             await _one(lat, running.llm)
         runs = [await _one(lat, running.llm) for _ in range(max(options.runs, 1))]
     ttft = median([r[0] for r in runs])
     to_judge = median([r[1] for r in runs])
-    section.add("TTFT / scripted first byte", ratio(ttft / floor), "", f"floor {ms(floor)}")
+    first_byte = median([r[2] for r in runs])
+    section.add("first answer token / scripted first byte", ratio(ttft / floor), "", ms(ttft))
+    section.add(
+        "judge's first byte / scripted first byte", ratio(first_byte / floor), "", ms(first_byte)
+    )
     section.add("  last draft -> judge request sent", ms(to_judge), "", "graph steps, checkpoints")
     section.add(
-        "  judge request -> first token, above floor",
-        ms(ttft - to_judge - floor),
+        "  judge's first byte -> first answer token",
+        ms(ttft - first_byte),
         "",
-        "HTTP, streaming, messages mode",
+        "the analysis, parsing, messages mode",
     )
-    section.data.update(ttft_ratio=ttft / floor, ttft_s=ttft, to_judge_s=to_judge, runs=runs)
+    section.data.update(
+        ttft_ratio=ttft / floor,
+        ttft_s=ttft,
+        first_byte_s=first_byte,
+        to_judge_s=to_judge,
+        runs=runs,
+    )
 
 
 def run(options: Options) -> Section:

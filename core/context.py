@@ -16,6 +16,7 @@ MAX_PANEL = 8
 MAX_TOOL_CALLS_LIMIT = 16
 
 JudgeMethod = Literal["function_calling", "json_schema", "json_mode"]
+JudgeOrder = Literal["analysis_first", "answer_first"]
 SearchDepth = Literal["basic", "advanced"]
 SearchTopic = Literal["general", "news", "finance"]
 
@@ -77,6 +78,14 @@ class Context:
             "description": "How the judge is asked for structured output: "
             "`function_calling` (most widely supported), `json_schema` or `json_mode`. "
             "Empty uses the model's setting from the config file, else function_calling."
+        },
+    )
+    judge_order: JudgeOrder = field(
+        default="analysis_first",
+        metadata={
+            "description": "`analysis_first`: the judge analyses the drafts, then writes the "
+            "answer from its analysis, in one streamed call. `answer_first`: the answer, "
+            "then the analysis in a second call (to compare the two orders)."
         },
     )
     search_max_results: int = field(

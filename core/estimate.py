@@ -9,13 +9,15 @@ reason the high end is deliberately pessimistic.
 The range is built per model:
 
 - low: every panelist answers at once, without tools, with a short answer, and the
-  judge reads those short drafts, writes a short answer, then re-reads them (and its
-  answer) to write a short analysis;
+  judge reads those short drafts once and writes a short analysis and a short answer
+  in one call (in the answer-first order: the answer, then, re-reading the drafts and
+  its answer, the analysis);
 - high: every panelist uses all `max_tool_calls` tool rounds (one call per round,
   which re-sends the most context), each result adding a full `fetch_max_chars` page
   to a context that every round re-sends, then writes a draft of
   `max_completion_tokens` (4096 when unset); the judge reads all those drafts twice
-  and writes `judge_max_completion_tokens` (4096 when unset) in each of its two calls.
+  and writes `judge_max_completion_tokens` (4096 when unset) in each of two calls (the
+  two-call fallback, or the answer-first order).
 
 Each call's prompt is capped at the model's context window minus its completion
 cap, because the panelist trims fetched text to fit (see `fusion.core.budget`).
@@ -132,12 +134,13 @@ def _judge(
     window = settings.model_spec(model).context_window
     base = JUDGE_OVERHEAD_TOKENS + question
     short = min(SHORT_ANSWER_TOKENS, cap)
-    # Two calls: the answer, then the analysis over the same prompt plus the answer.
-    prompts = (
-        2 * _fit(base + drafts[0], window, cap) + short,
-        2 * _fit(base + drafts[1], window, cap) + cap,
-    )
-    return _line(model, "judge", settings, (2, 2), prompts, (2 * short, 2 * cap))
+    # Low: the analysis and the answer in one call (two in the answer-first order).
+    # High: two calls (the two-call fallback or the answer-first order), the second
+    # over the same prompt plus the first one's output.
+    low_calls = 1 if context.judge_order == "analysis_first" else 2
+    low_prompt = low_calls * _fit(base + drafts[0], window, cap) + (low_calls - 1) * short
+    prompts = (low_prompt, 2 * _fit(base + drafts[1], window, cap) + cap)
+    return _line(model, "judge", settings, (low_calls, 2), prompts, (2 * short, 2 * cap))
 
 
 def _line(

@@ -12,11 +12,17 @@ same shapes:
 - `panelist_failed`   {model, reason, message}
 - `judge_started`     {model, drafts}
 - `judge_done`        {model, status}
+- `judge_fallback`    {model, reason: "tool_choice_ignored", mode: "two_calls"}: the
+  judge's single call was not usable as such, so it goes on in two calls
+- `judge_retry`       {model, reason}: the judge's verdict is asked for once more
+  (answer tokens it streamed before are superseded)
 
 The judge's answer itself streams in LangGraph's `messages` mode: its chunks come
 from node `judge` with the tag `fusion:answer` (`ANSWER_TAG`). Panelists' calls are
-not streamed, and the judge's analysis call is hidden from that mode, so a client
-filtering on that tag (or on the node) gets the answer's tokens and nothing else.
+not streamed, and the judge's structured output is hidden from that mode: when the
+judge writes its analysis and answer in one call, only the answer's text is streamed
+(parsed out of the partial JSON), so a client filtering on that tag (or on the node)
+gets the answer's Markdown tokens and nothing else.
 If the judge fails and the fallback judge takes over, `judge_started` comes again
 before the fallback's tokens.
 """

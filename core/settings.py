@@ -54,6 +54,12 @@ class ModelSpec(_Strict):
     )
     context_window: int = DEFAULT_CONTEXT_WINDOW
     judge_method: JudgeMethod | None = None
+    judge_single_call: bool = Field(
+        default=True,
+        description="The judge's analysis and answer in one streamed structured call; "
+        "false for providers that cannot stream structured output or ignore a forced "
+        "tool choice (llama.cpp's server): two calls, analysis then answer.",
+    )
 
 
 class Preset(_Strict):

@@ -17,6 +17,9 @@ from typing_extensions import TypedDict
 
 RunStatus = Literal["ok", "degraded", "failed"]
 ResponseStatus = Literal["ok", "failed", "timeout"]
+# How the judge worked: one streamed structured call (analysis, then answer), two
+# calls (analysis, then answer: the fallback), or the answer-first order.
+JudgeMode = Literal["single_call", "two_calls", "answer_first"]
 
 
 class Source(TypedDict):
@@ -125,6 +128,17 @@ class OutputState(TypedDict, total=False):
         str | None, Field(description="Why the answer or analysis is missing, when it is.")
     ]
     usage: Annotated[Usage, Field(description="Tokens and dollars of the whole run.")]
+    judge_mode: Annotated[
+        JudgeMode | None,
+        Field(
+            description="How the judge whose answer is used worked: single_call (analysis "
+            "then answer in one streamed call), two_calls (the fallback) or answer_first."
+        ),
+    ]
+    rejudge_of: Annotated[
+        str | None,
+        Field(description="The thread whose drafts this run re-judged (`fusion rejudge`)."),
+    ]
     messages: Annotated[
         list[AnyMessage],
         Field(description="The input conversation plus the answer as an AI message."),

@@ -87,6 +87,14 @@ class FusionResult(BaseModel):
     failure_reason: str | None = None
     usage: UsageOut = Field(default_factory=UsageOut)
     thread_id: str | None = None
+    judge_mode: Literal["single_call", "two_calls", "answer_first"] | None = Field(
+        default=None,
+        description="How the judge worked: single_call (analysis then answer in one "
+        "streamed call), two_calls (the fallback: analysis, then answer) or answer_first.",
+    )
+    rejudge_of: str | None = Field(
+        default=None, description="The run whose drafts this run re-judged, if any."
+    )
 
     @classmethod
     def from_state(cls, state: dict[str, Any], thread_id: str | None = None) -> FusionResult:
@@ -100,4 +108,6 @@ class FusionResult(BaseModel):
             failure_reason=state.get("failure_reason"),
             usage=state.get("usage") or UsageOut(),
             thread_id=thread_id,
+            judge_mode=state.get("judge_mode"),
+            rejudge_of=state.get("rejudge_of"),
         )

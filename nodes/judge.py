@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.runtime import Runtime
 
 from fusion.core.context import Context, context_of
 from fusion.core.events import emit
 from fusion.core.plan import resolve_plan
 from fusion.core.settings import load_settings_async
-from fusion.core.state import FusionState, Response, Usage
+from fusion.core.state import FusionState, JudgeMode, Response, Usage
 from fusion.core.usage import merge_usages, total_usage
 from fusion.nodes.join import drafts_of
 from fusion.nodes.judge_call import JudgeOutcome, run_judge
@@ -37,7 +37,11 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     labelled = assign_labels(drafts, context.seed)
     labels = {label: draft["model"] for label, draft in labelled}
     conversation = conversation_from(state)
-    messages = judge_messages(state["question"], conversation[:-1], labelled, context.instructions)
+
+    def messages_for(mode: JudgeMode) -> list[BaseMessage]:
+        return judge_messages(
+            state["question"], conversation[:-1], labelled, context.instructions, mode
+        )
 
     # A run resumed for its missing analysis keeps the answer it already paid for.
     kept = state.get("judge_answer") if state.get("analysis") is None else None
@@ -47,23 +51,29 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
         if model_id is None:
             continue
         emit("judge_started", model=model_id, drafts=len(drafts))
-        method = context.judge_method or settings.model_spec(model_id).judge_method
+        spec = settings.model_spec(model_id)
+        kept_mode = outcome.mode
         outcome = await run_judge(
             model_id,
-            messages,
+            messages_for,
             settings,
-            method=method or "function_calling",
+            method=context.judge_method or spec.judge_method or "function_calling",
+            order=context.judge_order,
+            one_call=spec.judge_single_call,
             max_completion_tokens=context.judge_max_completion_tokens,
             answer=outcome.answer,  # a fallback judge only adds what is missing
         )
+        outcome.mode = outcome.mode or kept_mode
         calls += outcome.calls
         emit("judge_done", model=model_id, status=outcome.failure_reason or "ok")
-        if outcome.analysis is not None:
+        if outcome.answer is not None and outcome.analysis is not None:
             break
 
     paid = [*(state.get("judge_calls") or []), *calls]  # earlier attempts, if resumed
     usage = _run_usage(state.get("responses") or [], total_usage(paid))
     update: dict[str, Any] = {"judge_labels": labels, "judge_calls": calls, "usage": usage}
+    if outcome.mode is not None:  # None: only the analysis was added to a kept answer
+        update["judge_mode"] = outcome.mode
     if outcome.answer is None:
         return update | {
             "status": "failed",

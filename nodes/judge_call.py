@@ -1,102 +1,150 @@
-"""One judge model's attempt, in two calls: the answer, streamed as plain text, then
-the analysis as structured output.
+"""One judge model's attempt, in the order and mode the run asks for.
 
-Answer first keeps the time to the first answer token short and lets any client
-show the answer as it is written (LangGraph `messages` mode, tag `fusion:answer`);
-the analysis call continues the same conversation, so providers with prefix caching
-bill its repeated drafts at the cached rate. An unusable analysis is asked for once
-more with a repair instruction; the answer is kept either way.
+- `analysis_first` (the default), `single_call`: one streamed request whose schema
+  puts the analysis before the answer (`judge_verdict.py`).
+- `analysis_first`, `two_calls`: the fallback for providers that cannot stream
+  structured output or ignore a forced tool choice (llama.cpp's server): the
+  analysis as structured output, then the answer, streamed, written from it.
+  A model's config entry says so up front (`judge_single_call = false`); a reply in
+  prose instead of the forced tool call says so during the run. Either way the run
+  says it: a `judge_fallback` event and `judge_mode` `two_calls`.
+- `answer_first`: the answer, streamed, then the analysis in the same conversation.
+
+Given an `answer` (an earlier judge's, or a resumed run's), only the analysis is
+asked for. Each structured reply that is unusable is repaired once.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_openai import ChatOpenAI
-from langgraph.constants import TAG_NOSTREAM
-from pydantic import ValidationError
 
-from fusion.core.context import JudgeMethod
-from fusion.core.events import ANSWER_TAG
-from fusion.core.failures import classify
+from fusion.core.context import JudgeMethod, JudgeOrder
+from fusion.core.events import ANSWER_TAG, emit
 from fusion.core.providers import chat_model
 from fusion.core.settings import Settings
-from fusion.core.state import CallUsage
+from fusion.core.state import JudgeMode
 from fusion.core.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
-from fusion.nodes.judge_schema import JudgeAnalysis
+from fusion.nodes.judge_analysis import analyse
+from fusion.nodes.judge_outcome import PROBLEMS, JudgeOutcome, record_error
+from fusion.nodes.judge_verdict import single_call
 
-_PROBLEMS = {
-    "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
-    "judge_schema_mismatch": "it did not match the required schema",
-    "judge_empty_completion": "it was empty",
-}
-_KEPT_REASONS = ("rate_limited", "insufficient_credits")
+__all__ = ["JudgeOutcome", "MessagesFor", "run_judge"]
 
-
-@dataclass
-class JudgeOutcome:
-    """The answer and analysis, or the reason one is missing; `calls` holds every
-    paid call. An answer without an analysis keeps the reason the analysis failed."""
-
-    answer: AIMessage | None = None
-    analysis: JudgeAnalysis | None = None
-    failure_reason: str | None = None
-    message: str = ""
-    calls: list[CallUsage] = field(default_factory=list)
+MessagesFor = Callable[[JudgeMode], list[BaseMessage]]
 
 
 async def run_judge(
     model_id: str,
-    messages: list[BaseMessage],
+    messages_for: MessagesFor,
     settings: Settings,
     *,
     method: JudgeMethod,
+    order: JudgeOrder = "analysis_first",
+    one_call: bool = True,
     max_completion_tokens: int | None,
     answer: AIMessage | None = None,
 ) -> JudgeOutcome:
-    """Ask one judge for the answer, then for its analysis of the responses. Given
-    the `answer` (an earlier judge's), only the analysis is asked for."""
+    """Ask one judge for what is missing: the verdict, or only the analysis when
+    `answer` is given. `messages_for(mode)` builds the judge's first messages."""
     outcome = JudgeOutcome(answer=answer)
+    cap = max_completion_tokens
     try:
-        writer = chat_model(
-            model_id,
-            settings,
-            temperature=0,
-            max_completion_tokens=max_completion_tokens,
-            stream=True,
-        )
-        analyst = chat_model(
-            model_id, settings, temperature=0, max_completion_tokens=max_completion_tokens
-        )
-    except Exception as exc:
-        outcome.failure_reason, outcome.message = "judge_upstream_error", str(exc)
+        if answer is not None:
+            conversation = [
+                *messages_for("answer_first"),
+                AIMessage(answer.text),
+                HumanMessage(prompts.ANALYSIS),
+            ]
+            analyst = _analyst(model_id, settings, cap)
+            outcome.analysis = await analyse(
+                analyst, model_id, conversation, settings, method, outcome
+            )
+            return outcome
+        if order == "answer_first":
+            outcome.mode = "answer_first"
+            messages = messages_for("answer_first")
+            return await _answer_first(model_id, messages, settings, method, cap, outcome)
+        if one_call:
+            outcome.mode = "single_call"
+            await single_call(
+                model_id,
+                messages_for("single_call"),
+                settings,
+                outcome,
+                method=method,
+                max_completion_tokens=cap,
+            )
+            if outcome.fallback is None:
+                return outcome
+            emit("judge_fallback", model=model_id, reason=outcome.fallback, mode="two_calls")
+            # a provider that ignores a forced tool call is asked through response_format
+            method = "json_schema"
+        outcome.mode = "two_calls"
+        return await _two_calls(model_id, messages_for("two_calls"), settings, method, cap, outcome)
+    except Exception as exc:  # building the model (a missing key, a bad provider)
+        record_error(outcome, exc)
         return outcome
-    if outcome.answer is None:
-        outcome.answer = await _write_answer(writer, model_id, messages, settings, outcome)
+
+
+async def _answer_first(
+    model_id: str,
+    messages: list[BaseMessage],
+    settings: Settings,
+    method: JudgeMethod,
+    cap: int | None,
+    outcome: JudgeOutcome,
+) -> JudgeOutcome:
+    outcome.answer = await _write_answer(model_id, messages, settings, cap, outcome)
     if outcome.answer is not None:
         conversation = [*messages, AIMessage(outcome.answer.text), HumanMessage(prompts.ANALYSIS)]
-        outcome.analysis = await _analyse(
-            analyst, model_id, conversation, settings, method, outcome
-        )
+        analyst = _analyst(model_id, settings, cap)
+        outcome.analysis = await analyse(analyst, model_id, conversation, settings, method, outcome)
+    return outcome
+
+
+async def _two_calls(
+    model_id: str,
+    messages: list[BaseMessage],
+    settings: Settings,
+    method: JudgeMethod,
+    cap: int | None,
+    outcome: JudgeOutcome,
+) -> JudgeOutcome:
+    """The analysis, then the answer written from it. An analysis that could not be
+    read does not stop the answer; an unreachable judge does."""
+    analyst = _analyst(model_id, settings, cap)
+    analysis = await analyse(analyst, model_id, messages, settings, method, outcome)
+    if analysis is None and outcome.failure_reason not in PROBLEMS:
+        return outcome
+    kept = outcome.failure_reason, outcome.message
+    conversation = list(messages)
+    if analysis is not None:
+        conversation.append(AIMessage(analysis.model_dump_json()))
+    conversation.append(HumanMessage(prompts.WRITE_ANSWER))
+    outcome.analysis = analysis
+    outcome.answer = await _write_answer(model_id, conversation, settings, cap, outcome)
+    if outcome.answer is not None:
+        outcome.failure_reason, outcome.message = kept
     return outcome
 
 
 async def _write_answer(
-    llm: ChatOpenAI,
     model_id: str,
     messages: list[BaseMessage],
     settings: Settings,
+    cap: int | None,
     outcome: JudgeOutcome,
 ) -> AIMessage | None:
-    """The streamed answer, or None with the reason recorded in `outcome`."""
+    """The answer as plain Markdown, streamed, or None with the reason recorded."""
+    writer = chat_model(model_id, settings, temperature=0, max_completion_tokens=cap, stream=True)
     try:
-        reply = await llm.with_config(tags=[ANSWER_TAG]).ainvoke(messages)
+        reply = await writer.with_config(tags=[ANSWER_TAG]).ainvoke(messages)
     except Exception as exc:
-        _record_error(outcome, exc)
+        record_error(outcome, exc)
         return None
     outcome.calls.append(call_usage(model_id, reply, settings))
     if not reply.text.strip():
@@ -106,85 +154,5 @@ async def _write_answer(
     return reply
 
 
-async def _analyse(
-    llm: ChatOpenAI,
-    model_id: str,
-    conversation: list[BaseMessage],
-    settings: Settings,
-    method: JudgeMethod,
-    outcome: JudgeOutcome,
-) -> JudgeAnalysis | None:
-    """The structured analysis (hidden from `messages` mode), with one repair retry."""
-    # The class, not a cached dict: LangChain inlines its nested definitions, which
-    # providers with weak JSON-schema support ($ref, $defs) need.
-    structured = llm.with_structured_output(
-        JudgeAnalysis, method=method, include_raw=True
-    ).with_config(tags=[TAG_NOSTREAM])
-    for _attempt in range(2):
-        try:
-            result: Any = await structured.ainvoke(conversation)
-        except Exception as exc:
-            _record_error(outcome, exc)
-            return None
-        raw = result["raw"]
-        if isinstance(raw, AIMessage):
-            outcome.calls.append(call_usage(model_id, raw, settings))
-        analysis, reason, message = _read(result)
-        if analysis is not None:
-            outcome.failure_reason, outcome.message = None, ""
-            return analysis
-        outcome.failure_reason, outcome.message = reason, message
-        if isinstance(raw, AIMessage):
-            conversation = [*conversation, _without_tool_calls(raw), HumanMessage(_repair(reason))]
-    return None
-
-
-def _record_error(outcome: JudgeOutcome, exc: Exception) -> None:
-    reason, message = classify(exc)
-    outcome.failure_reason = reason if reason in _KEPT_REASONS else "judge_upstream_error"
-    outcome.message = message
-
-
-def _read(result: dict[str, Any]) -> tuple[JudgeAnalysis | None, str, str]:
-    """The analysis, or the typed reason why the reply is unusable."""
-    parsed = result.get("parsed")
-    if isinstance(parsed, JudgeAnalysis):
-        return parsed, "", ""
-    error = result.get("parsing_error")
-    raw = result.get("raw")
-    if isinstance(error, ValidationError):
-        return None, "judge_schema_mismatch", str(error).splitlines()[0]
-    if not isinstance(raw, AIMessage):
-        return None, "judge_not_valid_json", "no message"
-    payload = _payload(raw)
-    if payload is None:
-        if not raw.text.strip() and not raw.tool_calls and not raw.invalid_tool_calls:
-            return None, "judge_empty_completion", "the judge returned nothing"
-        return None, "judge_not_valid_json", (raw.text.strip() or str(error))[:200]
-    try:
-        return JudgeAnalysis.model_validate(payload), "", ""
-    except ValidationError as exc:
-        return None, "judge_schema_mismatch", str(exc).splitlines()[0]
-
-
-def _payload(raw: AIMessage) -> Any:
-    """JSON the judge produced: tool-call arguments, else JSON in its text."""
-    if raw.tool_calls:
-        return raw.tool_calls[0]["args"]
-    text = raw.text.strip()
-    if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
-    try:
-        return json.loads(text) if text else None
-    except json.JSONDecodeError:
-        return None
-
-
-def _without_tool_calls(raw: AIMessage) -> AIMessage:
-    """The bad reply as plain text, so the repair turn needs no tool result."""
-    text = raw.text or json.dumps([c["args"] for c in raw.tool_calls])
-    return AIMessage(text or "(empty)")
-
-
-def _repair(reason: str) -> str:
-    return prompts.REPAIR.format(problem=_PROBLEMS.get(reason, "it could not be parsed"))
+def _analyst(model_id: str, settings: Settings, cap: int | None) -> ChatOpenAI:
+    return chat_model(model_id, settings, temperature=0, max_completion_tokens=cap)

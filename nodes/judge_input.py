@@ -11,7 +11,7 @@ import string
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from fusion.core.state import Response
+from fusion.core.state import JudgeMode, Response
 from fusion.nodes import judge_prompts as prompts
 
 
@@ -27,8 +27,9 @@ def judge_messages(
     earlier_turns: list[BaseMessage],
     labelled: list[tuple[str, Response]],
     instructions: str | None = None,
+    mode: JudgeMode = "single_call",
 ) -> list[BaseMessage]:
-    """System and user messages for the judge call."""
+    """System and user messages for the judge's first call in `mode`."""
     blocks = []
     for label, draft in labelled:
         urls = "\n".join(f"- {s['url']}" for s in draft["sources"])
@@ -40,9 +41,12 @@ def judge_messages(
         turns = "\n".join(f"{m.type}: {m.text}" for m in earlier_turns)
         conversation = prompts.CONVERSATION.format(turns=turns)
     user = prompts.USER.format(
-        conversation=conversation, question=question, responses="\n\n".join(blocks)
+        conversation=conversation,
+        question=question,
+        responses="\n\n".join(blocks),
+        task=prompts.TASK[mode],
     )
-    system = prompts.SYSTEM.format(count=len(labelled))
+    system = prompts.SYSTEM.format(count=len(labelled), steps=prompts.STEPS[mode])
     if instructions:
         system += prompts.INSTRUCTIONS.format(instructions=instructions)
     return [SystemMessage(system), HumanMessage(user)]

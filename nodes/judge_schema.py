@@ -45,3 +45,15 @@ class JudgeAnalysis(BaseModel):
     blind_spots: list[str] = Field(
         description="Things that matter for the question that every response missed."
     )
+
+
+class JudgeVerdict(JudgeAnalysis):
+    """Analyse the panel's responses first, then write the answer from that analysis."""
+
+    # Last on purpose: a model writes fields in schema order, so the analysis is
+    # reasoned out before the answer, and the answer streams at the end of the call.
+    answer: str = Field(
+        description="The single best answer for the user, in Markdown, written from "
+        "the analysis above. It must stand on its own: no mention of the panel, the "
+        "responses or their letters."
+    )

@@ -7,7 +7,7 @@ from fusion.api import make_context
 from fusion.graph import graph
 from tests.fixtures.llm_replies import Error, Hang, Raw, Structured, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import echo_judge, is_analysis_request
+from tests.fixtures.panel_scripts import echo_judge, is_analysis_request, is_verdict_request
 
 
 async def test_transient_503s_are_retried_and_the_draft_is_used(
@@ -129,34 +129,40 @@ async def test_all_panelists_failing_is_all_panels_failed(llm_env: ScriptedLLMSe
     assert result.failed_models[0].reason == "model_not_found"
 
 
-async def test_judge_analysis_in_prose_keeps_the_answer_and_types_the_reason(
+async def test_judge_in_prose_falls_back_to_two_calls_keeps_the_answer_and_types_the_reason(
     llm_env: ScriptedLLMServer,
 ) -> None:
+    """A judge that ignores the forced tool (as llama.cpp's server does) and writes
+    prose: the run says so (`judge_mode`), asks for the analysis (repaired once) and
+    then the answer, and keeps the answer with a typed reason for the analysis."""
     llm_env.script("vendor/a", Text("draft a"))
     llm_env.script("vendor/judge", lambda r: Text("Draft a is right."))
 
     result = await fuse("Q?", panel=["vendor/a"], judge="vendor/judge", web=False)
 
     assert result.status == "degraded"
+    assert result.judge_mode == "two_calls"
     assert result.answer == "Draft a is right."
     assert result.analysis is None
     assert result.failure_reason == "judge_not_valid_json"
     assert result.responses[0].text == "draft a"
-    *_, repair = llm_env.requests_for("vendor/judge")  # answer, analysis, repair
-    assert len(llm_env.requests_for("vendor/judge")) == 3
+    verdict, analysis, repair, answer = llm_env.requests_for("vendor/judge")
+    assert is_verdict_request(verdict)
+    assert is_analysis_request(analysis) and not is_verdict_request(analysis)
     assert "could not be used" in repair.text  # one repair retry for the analysis
+    assert not is_analysis_request(answer)
     assert result.usage.completion_tokens == sum(
         r.usage["completion_tokens"] for r in llm_env.requests if r.usage
     )
 
 
-async def test_judge_schema_mismatch_then_fallback_judge_adds_only_the_analysis(
+async def test_verdict_with_a_bad_analysis_keeps_its_answer_and_the_fallback_adds_it(
     llm_env: ScriptedLLMServer,
 ) -> None:
     llm_env.script("vendor/a", Text("draft a"))
     llm_env.script(
         "vendor/judge",
-        lambda r: Structured({"consensus": 42}) if is_analysis_request(r) else Text("answer a"),
+        lambda r: Structured({"consensus": 42, "answer": "answer a"}),
     )
     llm_env.script("vendor/backup", echo_judge)
 
@@ -166,9 +172,11 @@ async def test_judge_schema_mismatch_then_fallback_judge_adds_only_the_analysis(
 
     assert result.status == "ok"
     assert result.answer == "answer a"
-    assert len(llm_env.requests_for("vendor/judge")) == 3  # answer, analysis, repair
+    verdict, repair = llm_env.requests_for("vendor/judge")  # the verdict, the repair
+    assert is_verdict_request(verdict) and not is_verdict_request(repair)
     (backup_request,) = llm_env.requests_for("vendor/backup")
-    assert is_analysis_request(backup_request) and "answer a" in backup_request.text
+    assert is_analysis_request(backup_request) and not is_verdict_request(backup_request)
+    assert "answer a" in backup_request.text
     assert result.analysis and result.analysis.unique_insights[0].insight == "draft a"
 
 
@@ -185,7 +193,8 @@ async def test_fallback_judge_writes_the_answer_when_the_judge_cannot(
 
     assert result.status == "ok"
     assert result.answer and "draft a" in result.answer
-    assert len(llm_env.requests_for("vendor/backup")) == 2
+    assert len(llm_env.requests_for("vendor/judge")) == 1  # a 400 is not retried
+    assert len(llm_env.requests_for("vendor/backup")) == 1
 
 
 async def test_judge_upstream_error_and_empty_completion_are_typed(

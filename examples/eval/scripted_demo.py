@@ -36,7 +36,13 @@ from fusion.eval.grading import final_answer  # noqa: E402
 from fusion.eval.tasks import LETTERS, Task, load_tasks  # noqa: E402
 from tests.fixtures.llm_replies import ChatRequest, Handler, Structured, Text  # noqa: E402
 from tests.fixtures.llm_server import ScriptedLLMServer  # noqa: E402
-from tests.fixtures.panel_scripts import analysis_for, is_analysis_request, responses_in  # noqa: E402
+from tests.fixtures.panel_scripts import (  # noqa: E402
+    analysis_for,
+    is_analysis_request,
+    is_verdict_request,
+    judge_reply,
+    responses_in,
+)
 
 TASKS = Path(__file__).with_name("tasks.jsonl")
 # model: (share of tasks it gets right, dollars a call, seconds a call)
@@ -132,12 +138,16 @@ class DemoModels:
 
     def judge(self, request: ChatRequest, cost: float) -> Text | Structured:
         drafts = responses_in(request)
-        if is_analysis_request(request):
+        if is_analysis_request(request) and not is_verdict_request(request):
             return Structured(analysis_for(drafts), cost=cost / 4)
+        reply = self.judge_answer(request, drafts)
+        return judge_reply(request, reply, analysis_for(drafts), cost=cost)
+
+    def judge_answer(self, request: ChatRequest, drafts: dict[str, str]) -> str:
         task = self.task_of(request)
         if task.method == "rubric":
             lines = {ln for d in drafts.values() for ln in d.splitlines() if ln.startswith(COVERS)}
-            return Text("The panel's points, merged.\n" + "\n".join(sorted(lines)), cost=cost)
+            return "The panel's points, merged.\n" + "\n".join(sorted(lines))
         finals = Counter(final_answer(d) for d in drafts.values())
         (top, votes), *rest = finals.most_common()
         if rest and rest[0][1] == votes:  # a tie: sometimes the judge spots the right one
@@ -145,7 +155,7 @@ class DemoModels:
             right = self.answer(task, True, "", 0)
             pick_right = right in tied and draw("judge", task.id) < 0.5
             top = right if pick_right else tied[0]
-        return Text(f"Weighing the drafts.\nAnswer: {top}", cost=cost)
+        return f"Weighing the drafts.\nAnswer: {top}"
 
     def grader(self, request: ChatRequest) -> Structured:
         task = self.task_of(request)

@@ -21,6 +21,7 @@ RUN_OPTIONS = (
     "panel",
     "judge",
     "fallback_judge",
+    "judge_order",
     "web",
     "max_tool_calls",
     "temperature",

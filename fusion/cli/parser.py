@@ -27,6 +27,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--judge", metavar="MODEL", help="judge model ID")
     parser.add_argument("--fallback-judge", metavar="MODEL", help="judge to try if the judge fails")
+    add_judge_order_option(parser)
     parser.add_argument("--no-web", dest="web", action="store_false", help="no web tools")
     parser.add_argument("--max-tool-calls", type=int, metavar="N", help="tool calls per panelist")
     parser.add_argument("--temperature", type=float, help="panel sampling temperature")
@@ -53,6 +54,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--instructions",
         metavar="TEXT",
         help="how the answer should be written (language, format, length), for panel and judge",
+    )
+
+
+def add_judge_order_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--judge-order",
+        choices=["analysis_first", "answer_first"],
+        help="analysis_first (default): the judge analyses the drafts, then writes the "
+        "answer, in one streamed call; answer_first: the answer, then the analysis",
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fusion.core.context import JudgeMethod, SearchDepth, SearchTopic
+from fusion.core.context import JudgeMethod, JudgeOrder, SearchDepth, SearchTopic
 from fusion.result import Analysis, FailedModelOut, ResponseOut
 
 
@@ -34,6 +34,7 @@ class FusionOptions(BaseModel):
     max_completion_tokens: int | None = None
     judge_max_completion_tokens: int | None = None
     judge_method: JudgeMethod | None = None
+    judge_order: JudgeOrder | None = None
     search_max_results: int | None = None
     search_depth: SearchDepth | None = None
     search_topic: SearchTopic | None = None

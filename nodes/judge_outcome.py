@@ -1,0 +1,87 @@
+"""What one judge model delivered: the answer, the analysis, or the typed reason one
+is missing, with every paid call; and the typed reading of a structured reply."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from langchain_core.messages import AIMessage
+from pydantic import BaseModel, ValidationError
+
+from fusion.core.failures import classify
+from fusion.core.state import CallUsage, JudgeMode
+from fusion.nodes import judge_prompts as prompts
+from fusion.nodes.judge_schema import JudgeAnalysis
+
+PROBLEMS = {
+    "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
+    "judge_schema_mismatch": "it did not match the required schema",
+    "judge_empty_completion": "it was empty",
+}
+_KEPT_REASONS = ("rate_limited", "insufficient_credits")
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+@dataclass
+class JudgeOutcome:
+    """The answer and analysis, or the reason one is missing; `calls` holds every
+    paid call. An answer without an analysis keeps the reason the analysis failed.
+    `mode` is how the judge worked; `fallback` says why it left the single call."""
+
+    answer: AIMessage | None = None
+    analysis: JudgeAnalysis | None = None
+    failure_reason: str | None = None
+    message: str = ""
+    calls: list[CallUsage] = field(default_factory=list)
+    mode: JudgeMode | None = None
+    fallback: str | None = None
+
+
+def record_error(outcome: JudgeOutcome, exc: Exception) -> None:
+    """A failed call as the judge's typed reason."""
+    reason, message = classify(exc)
+    outcome.failure_reason = reason if reason in _KEPT_REASONS else "judge_upstream_error"
+    outcome.message = message
+
+
+def repair_text(reason: str) -> str:
+    return prompts.REPAIR.format(problem=PROBLEMS.get(reason, "it could not be parsed"))
+
+
+def read_json(schema: type[Schema], payload: Any) -> tuple[Schema | None, str, str]:
+    """`payload` (parsed JSON) as `schema`, or the typed reason it does not fit."""
+    try:
+        return schema.model_validate(payload), "", ""
+    except ValidationError as exc:
+        return None, "judge_schema_mismatch", str(exc).splitlines()[0]
+
+
+def payload_of(raw: AIMessage) -> Any:
+    """JSON the judge produced: tool-call arguments, else JSON in its text (None if
+    there is none)."""
+    if raw.tool_calls:
+        return raw.tool_calls[0]["args"]
+    return json_in_text(raw.text)
+
+
+def json_in_text(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+
+
+def is_empty(raw: AIMessage) -> bool:
+    return not raw.text.strip() and not raw.tool_calls and not raw.invalid_tool_calls
+
+
+def as_plain_text(raw: AIMessage) -> AIMessage:
+    """A bad reply as plain text, so a repair turn needs no tool result."""
+    text = raw.text or json.dumps([c["args"] for c in raw.tool_calls])
+    return AIMessage(text or "(empty)")
