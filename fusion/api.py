@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal, cast
 
 from langchain_core.messages import BaseMessage
-from langgraph.types import Checkpointer, StreamMode
+from langgraph.graph import START
+from langgraph.types import Checkpointer, Durability, StreamMode
 
 from fusion.core.context import CONTEXT_FIELDS, Context
 from fusion.core.errors import ConfigError
@@ -88,6 +89,26 @@ async def collect(events: AsyncIterator[tuple[str, Any]], thread_id: str) -> Fus
     return FusionResult.from_state(final, thread_id)
 
 
+DURABILITY: Durability = "sync"
+"""Each step's checkpoint is on disk before the next step starts. LangGraph's default,
+"async", lets a step (and its model calls and progress events) run ahead of the
+previous checkpoint, so a run killed early could be left unresumable. The cost is one
+SQLite commit waited for per step (see the README's resume section)."""
+
+
+async def register_run(
+    checkpointer: Checkpointer, payload: dict[str, Any], context: Context, thread_id: str
+) -> None:
+    """Save the run's input and context as its first checkpoint, before any model call,
+    so a run killed at any moment after this (`thread:` is printed after it) can be
+    resumed: `stream_run(None, ...)` continues from it."""
+    from fusion.graph.builder import build_graph
+    from fusion.runs import run_config
+
+    graph = build_graph(checkpointer=checkpointer)
+    await graph.aupdate_state(run_config(thread_id, context), payload, as_node=START)
+
+
 async def stream_run(
     payload: dict[str, Any] | None,
     context: Context,
@@ -108,6 +129,9 @@ async def stream_run(
 
     graph = build_graph(checkpointer=checkpointer)
     config = run_config(thread_id, context if payload is not None else None)
+    if payload is not None and checkpointer is not None:
+        await register_run(checkpointer, payload, context, thread_id)
+        payload = None
     modes: list[StreamMode] = ["custom", "messages", "values"] if progress else ["values"]
     stream = graph.astream(
         cast(InputState | None, payload),
@@ -115,6 +139,7 @@ async def stream_run(
         context=context,
         stream_mode=modes,
         subgraphs=progress,
+        durability=DURABILITY,
     )
     async for part in stream:
         namespace, mode, data = part if progress else ((), *part)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
-from fusion.runs import run_config, saved_context, thread_ids
+from fusion.runs import is_finished, question_of, run_config, saved_context, thread_ids
 from fusion.saver import Saver
 
 __all__ = ["RunSummary", "StoredRun", "read_run", "run_summaries"]
@@ -31,11 +31,14 @@ class StoredRun(BaseModel):
 
     question: str
     pending: list[str] = Field(description="Nodes still to run; empty once finished.")
+    interrupted: bool = Field(
+        default=False, description="True until the run has a status (it can be resumed)."
+    )
     result: FusionResult
 
     @property
     def state(self) -> RunState:
-        return "interrupted" if self.pending else self.result.status
+        return "interrupted" if self.pending or self.interrupted else self.result.status
 
 
 def _summary(thread_id: str, snapshot: Any) -> RunSummary:
@@ -43,9 +46,9 @@ def _summary(thread_id: str, snapshot: Any) -> RunSummary:
     result = FusionResult.from_state(values, thread_id)
     return RunSummary(
         thread_id=thread_id,
-        status="interrupted" if snapshot.next else result.status,
+        status=result.status if is_finished(snapshot) else "interrupted",
         cost_usd=result.usage.cost_usd,
-        question=values.get("question", ""),
+        question=question_of(values),
         created_at=snapshot.created_at,
     )
 
@@ -64,7 +67,8 @@ async def read_run(saver: Saver, thread_id: str) -> StoredRun:
     await saved_context(saver, thread_id)
     snapshot = await build_graph(checkpointer=saver).aget_state(run_config(thread_id))
     return StoredRun(
-        question=snapshot.values.get("question", ""),
+        question=question_of(snapshot.values),
         pending=list(snapshot.next),
+        interrupted=not is_finished(snapshot),
         result=FusionResult.from_state(snapshot.values, thread_id),
     )

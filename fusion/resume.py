@@ -16,7 +16,7 @@ from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.providers import check_credentials
 from fusion.core.settings import load_settings_async
 from fusion.graph.builder import build_graph
-from fusion.runs import reopen_failed_run, run_config, saved_context
+from fusion.runs import is_finished, reopen_failed_run, run_config, saved_context
 from fusion.saver import Saver
 
 __all__ = ["Resumption", "prepare_resume"]
@@ -45,7 +45,7 @@ async def prepare_resume(saver: Saver, thread_id: str) -> Resumption:
     config = run_config(thread_id)
     snapshot = await graph.aget_state(config)
     retrying = ""
-    if not snapshot.next:
+    if is_finished(snapshot):  # a run killed before its first step has no next, no status
         retrying = await reopen_failed_run(graph, config, snapshot.values)
         if not retrying:
             return Resumption(context, None, finished=dict(snapshot.values))

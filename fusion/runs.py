@@ -26,7 +26,9 @@ CONTEXT_KEY = "fusion_context"
 
 __all__ = [
     "db_path",
+    "is_finished",
     "open_checkpointer",
+    "question_of",
     "reopen_failed_run",
     "run_config",
     "saved_context",
@@ -98,6 +100,22 @@ LIST_PAGE = 200
 
 
 PANEL_FAILURES = ("insufficient_panel", "all_panels_failed")
+
+
+def is_finished(snapshot: Any) -> bool:
+    """Whether a run ended (with any status). A run killed before its first step was
+    saved can show no next node yet has no status: it is interrupted, not done."""
+    return not snapshot.next and bool((snapshot.values or {}).get("status"))
+
+
+def question_of(values: dict[str, Any]) -> str:
+    """The run's question, also before `fan_out` has read it from the input."""
+    if values.get("question"):
+        return str(values["question"])
+    if values.get("prompt"):
+        return str(values["prompt"])
+    humans = [m for m in values.get("messages") or [] if getattr(m, "type", "") == "human"]
+    return str(humans[-1].text) if humans else ""
 
 
 async def reopen_failed_run(graph: Any, config: RunnableConfig, values: dict[str, Any]) -> str:

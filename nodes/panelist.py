@@ -4,6 +4,7 @@ tool budget lasts, and the routing that sends tool calls to the tool nodes."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -116,22 +117,26 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     return {**update, "messages": [reply], "calls": [usage]}
 
 
-LIFE = uuid.uuid4().hex
-"""This process: time between two steps of a branch counts only within one life, so a
-run resumed after a crash does not count the time it was down."""
+_BOOT = uuid.uuid4().hex
+
+
+def life() -> str:
+    """This process (forked children too): time between two steps of a branch counts
+    only within one life, so a run resumed after a crash does not count its downtime."""
+    return f"{_BOOT}:{os.getpid()}"
 
 
 def branch_seconds(state: PanelistState) -> float:
     """The branch's own time so far: its calls, plus what ran since its last model
     call (a tool round) if that was in this process."""
     active = state.get("active_s", 0.0)
-    if state.get("life") == LIFE and "mark" in state:
+    if state.get("life") == life() and "mark" in state:
         active += max(time.time() - state["mark"], 0.0)
     return active
 
 
 def clock(active: float) -> dict[str, Any]:
-    return {"active_s": active, "mark": time.time(), "life": LIFE}
+    return {"active_s": active, "mark": time.time(), "life": life()}
 
 
 def _share_spent(state: PanelistState, context: Context, settings: Settings) -> bool:

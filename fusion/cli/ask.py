@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
-from fusion.api import make_context, preflight, run_input, stream_run
+from fusion.api import make_context, preflight, register_run, run_input, stream_run
 from fusion.cli.live import LiveView
 from fusion.cli.render import render_result
 from fusion.result import FusionResult
@@ -43,10 +43,12 @@ async def ask(args: argparse.Namespace) -> int:
     plan = preflight(context, args.prompt)
     thread_id = str(uuid.uuid4())
     err = Console(stderr=True)
-    err.print(f"thread: {thread_id}", highlight=False, markup=False)
     payload = run_input(args.prompt.strip(), None)
     async with open_checkpointer(db_path(args.db)) as saver:
-        runner = stream_run(payload, context, saver, thread_id)
+        # the run is on disk before its ID is shown: killed from here on, it resumes
+        await register_run(saver, payload, context, thread_id)
+        err.print(f"thread: {thread_id}", highlight=False, markup=False)
+        runner = stream_run(None, context, saver, thread_id)
         final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
     return report(FusionResult.from_state(final, thread_id), as_json=args.json)
 

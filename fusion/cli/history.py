@@ -18,7 +18,9 @@ from fusion.result import FusionResult
 from fusion.resume import prepare_resume
 from fusion.runs import (
     db_path,
+    is_finished,
     open_checkpointer,
+    question_of,
     run_config,
     saved_context,
 )
@@ -53,13 +55,20 @@ async def show(args: argparse.Namespace) -> int:
         history = [_step(s) async for s in graph.aget_state_history(config)][::-1]
     result = FusionResult.from_state(snapshot.values, args.thread_id)
     pending = list(snapshot.next)
+    interrupted = not is_finished(snapshot)
     if args.json:
-        payload = {"result": result.model_dump(), "pending": pending, "history": history}
+        payload = {
+            "result": result.model_dump(),
+            "question": question_of(snapshot.values),
+            "interrupted": interrupted,
+            "pending": pending,
+            "history": history,
+        }
         sys.stdout.write(json.dumps(payload) + "\n")
         return 0
     console = Console()
-    console.print(f"question: {snapshot.values.get('question', '')}", highlight=False)
-    state = "interrupted (resume it with `fusion resume`)" if pending else result.status
+    console.print(f"question: {question_of(snapshot.values)}", highlight=False, markup=False)
+    state = "interrupted (resume it with `fusion resume`)" if interrupted else result.status
     console.print(f"state: {state}", highlight=False)
     table = Table(title="steps")
     for column in ("step", "source", "wrote", "next", "at"):

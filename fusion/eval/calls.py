@@ -20,7 +20,7 @@ from fusion.core.usage import call_usage
 from fusion.eval.configs import EvalConfig
 from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
-from fusion.runs import reopen_failed_run, run_config
+from fusion.runs import is_finished, reopen_failed_run, run_config
 
 
 @dataclass
@@ -111,7 +111,7 @@ class FusionCalls:
             kwargs = fusion_options(config, options)
             result = await fuse(prompt, checkpointer=self.saver, thread_id=thread_id, **kwargs)
             return result, False
-        if not snapshot.next:
+        if is_finished(snapshot):
             values = snapshot.values
             reopened = ""
             if self.retry_failed:
