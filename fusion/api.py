@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal, cast
 
 from langchain_core.messages import BaseMessage
-from langgraph.graph import START
 from langgraph.types import Checkpointer, Durability, StreamMode
 
 from fusion.core.context import CONTEXT_FIELDS, Context
@@ -96,6 +95,11 @@ previous checkpoint, so a run killed early could be left unresumable. The cost i
 SQLite commit waited for per step (see the README's resume section)."""
 
 
+AS_INPUT = "__input__"
+"""`update_state`'s name for "the run's input": it writes the same step -1 checkpoint
+(source "input") that `astream(payload)` would, so every reader sees a normal run."""
+
+
 async def register_run(
     checkpointer: Checkpointer, payload: dict[str, Any], context: Context, thread_id: str
 ) -> None:
@@ -106,7 +110,7 @@ async def register_run(
     from fusion.runs import run_config
 
     graph = build_graph(checkpointer=checkpointer)
-    await graph.aupdate_state(run_config(thread_id, context), payload, as_node=START)
+    await graph.aupdate_state(run_config(thread_id, context), payload, as_node=AS_INPUT)
 
 
 async def stream_run(

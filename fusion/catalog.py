@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
-from fusion.runs import is_finished, question_of, run_config, saved_context, thread_ids
+from fusion.runs import is_finished, run_config, run_question, saved_context, thread_ids
 from fusion.saver import Saver
 
 __all__ = ["RunSummary", "StoredRun", "read_run", "run_summaries"]
@@ -41,14 +41,14 @@ class StoredRun(BaseModel):
         return "interrupted" if self.pending or self.interrupted else self.result.status
 
 
-def _summary(thread_id: str, snapshot: Any) -> RunSummary:
+async def _summary(saver: Saver, thread_id: str, snapshot: Any) -> RunSummary:
     values = snapshot.values
     result = FusionResult.from_state(values, thread_id)
     return RunSummary(
         thread_id=thread_id,
         status=result.status if is_finished(snapshot) else "interrupted",
         cost_usd=result.usage.cost_usd,
-        question=question_of(values),
+        question=await run_question(saver, thread_id, values),
         created_at=snapshot.created_at,
     )
 
@@ -57,7 +57,7 @@ async def run_summaries(saver: Saver, limit: int) -> list[RunSummary]:
     """The most recent runs, newest first."""
     graph = build_graph(checkpointer=saver)
     return [
-        _summary(thread_id, await graph.aget_state(run_config(thread_id)))
+        await _summary(saver, thread_id, await graph.aget_state(run_config(thread_id)))
         for thread_id in await thread_ids(saver, limit)
     ]
 
@@ -67,7 +67,7 @@ async def read_run(saver: Saver, thread_id: str) -> StoredRun:
     await saved_context(saver, thread_id)
     snapshot = await build_graph(checkpointer=saver).aget_state(run_config(thread_id))
     return StoredRun(
-        question=question_of(snapshot.values),
+        question=await run_question(saver, thread_id, snapshot.values),
         pending=list(snapshot.next),
         interrupted=not is_finished(snapshot),
         result=FusionResult.from_state(snapshot.values, thread_id),

@@ -114,8 +114,34 @@ def question_of(values: dict[str, Any]) -> str:
         return str(values["question"])
     if values.get("prompt"):
         return str(values["prompt"])
-    humans = [m for m in values.get("messages") or [] if getattr(m, "type", "") == "human"]
-    return str(humans[-1].text) if humans else ""
+    humans = [
+        m
+        for m in values.get("messages") or []
+        if getattr(m, "type", "") == "human" or (isinstance(m, tuple) and m[0] == "user")
+    ]
+    if not humans:
+        return ""
+    last = humans[-1]
+    return str(last[1]) if isinstance(last, tuple) else str(last.text)
+
+
+async def run_question(saver: Saver, thread_id: str, values: dict[str, Any]) -> str:
+    """`question_of`, or for a run killed before its first step, its saved input (in
+    its input checkpoint, as a value or a pending write of the `__start__` channel)."""
+    found = question_of(values)
+    if found:
+        return found
+    saved = await saver.aget_tuple(run_config(thread_id))
+    if saved is None:
+        return ""
+    inputs = [saved.checkpoint["channel_values"].get("__start__")]
+    inputs += [
+        value for _task, channel, value in saved.pending_writes or [] if channel == "__start__"
+    ]
+    for value in inputs:
+        if isinstance(value, dict) and question_of(value):
+            return question_of(value)
+    return ""
 
 
 async def reopen_failed_run(graph: Any, config: RunnableConfig, values: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import time
@@ -21,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import ChatRequest, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge
@@ -65,8 +65,7 @@ class Row:
     def repaid_finished(self) -> int:
         """Calls made again although their result was on disk when the run died."""
         return sum(
-            max(self.second_life[r] - (CLEAN_CALLS[r] - self.persisted[r]), 0)
-            for r in CLEAN_CALLS
+            max(self.second_life[r] - (CLEAN_CALLS[r] - self.persisted[r]), 0) for r in CLEAN_CALLS
         )
 
     def repaid_in_flight(self) -> int:
@@ -83,24 +82,49 @@ def ask_args(k: int) -> list[str]:
     ]  # fmt: skip
 
 
-def first_life(spec: str, k: int, env: dict[str, str], log: Path) -> tuple[str, int, str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.fixtures.kill_at", spec, str(log), "--", *ask_args(k)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
-    lines = [x for x in proc.stderr.splitlines() if x.startswith("thread: ")]
+class Zygote:
+    """A Python process with Fusion imported that forks one `fusion` command per call
+    (see `tests.fixtures.kill_at`)."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.folder = folder
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.fixtures.kill_at"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+
+    def run(self, spec: str, log: Path, args: list[str], env: dict[str, str]) -> tuple[int, str, str]:  # fmt: skip  # noqa: E501
+        out, err = self.folder / "out.txt", self.folder / "err.txt"
+        request = {"spec": spec, "log": str(log), "args": args, "env": env}
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request | {"out": str(out), "err": str(err)}) + "\n")
+        self.proc.stdin.flush()
+        code = json.loads(self.proc.stdout.readline())["code"]
+        return code, out.read_text(), err.read_text()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def first_life(
+    zygote: Zygote, spec: str, k: int, env: dict[str, str], log: Path
+) -> tuple[str, int, str]:
+    code, _out, stderr = zygote.run(spec, log, ask_args(k), env)
+    lines = [x for x in stderr.splitlines() if x.startswith("thread: ")]
     if lines:
-        return lines[0].removeprefix("thread: "), proc.returncode, proc.stderr
+        return lines[0].removeprefix("thread: "), code, stderr
     # killed between saving the run and printing its ID: `fusion runs` lists it
-    listed = run_fusion("runs", "--json", env=env)
-    assert listed.returncode == 0, f"{spec}: {listed.stderr}\n{proc.stderr}"
-    (run,) = json.loads(listed.stdout)
+    listed, listed_out, listed_err = zygote.run("never", log.with_suffix(".runs"), ["runs", "--json"], env)  # fmt: skip  # noqa: E501
+    assert listed == 0, f"{spec}: {listed_err}\n{stderr}"
+    (run,) = json.loads(listed_out)
     assert run["status"] == "interrupted" and run["question"] == "Q?", run
-    return run["thread_id"], proc.returncode, proc.stderr
+    return run["thread_id"], code, stderr
 
 
 def log_entries(log: Path) -> list[dict[str, Any]]:
@@ -118,11 +142,16 @@ def role_counts(llm: ScriptedLLMServer, k: int, *, answered_only: bool = False) 
 
 
 def run_point(
-    spec: str, k: int, llm: ScriptedLLMServer, web: ScriptedWebServer, base: dict[str, str]
+    zygote: Zygote,
+    spec: str,
+    k: int,
+    llm: ScriptedLLMServer,
+    web: ScriptedWebServer,
+    base: dict[str, str],
 ) -> Row:
     env = dict(base, FUSION_DB=str(Path(base["HOME"]) / f"runs-{k}.sqlite"))
     log = Path(base["HOME"]) / f"writes-{k}.jsonl"
-    thread_id, code, stderr = first_life(spec, k, env, log)
+    thread_id, code, stderr = first_life(zygote, spec, k, env, log)
     killed = code == -9
     assert killed or spec.startswith("write:"), f"{spec} did not fire: {code}\n{stderr}"
     entries = log_entries(log)
@@ -133,10 +162,10 @@ def run_point(
     searches_before = sum(1 for s in web.searches() if s.get("query") == f"tides {k}")
 
     started = time.monotonic()
-    resumed = run_fusion("resume", thread_id, "--json", env=env)
+    code, stdout, stderr = zygote.run("never", log.with_suffix(".resume"), ["resume", thread_id, "--json"], env)  # fmt: skip  # noqa: E501
     seconds = time.monotonic() - started
-    assert resumed.returncode == 0, f"{spec}: {resumed.stderr}"
-    result = json.loads(resumed.stdout)
+    assert code == 0, f"{spec}: {stderr}"
+    result = json.loads(stdout)
     assert result["status"] == "ok", (spec, result)
     assert sorted(r["text"] for r in result["responses"]) == [
         f"direct draft {k}",
@@ -164,9 +193,11 @@ def label(spec: str, entries: list[dict[str, Any]]) -> str:
     entry = entries[int(arg) - 1]
     where = entry["ns"].split(":")[0] or "top"
     if entry["kind"] == "checkpoint":
-        nexts = ", ".join(entry["next"]) or "end"
-        return f"checkpoint {where} step {entry['step']} (next: {nexts})"
-    return f"writes of a {where} task: {', '.join(entry['channels'])}"
+        return f"{where} checkpoint, step {entry['step']}"
+    node = entry["node"]
+    if node.isdigit():  # a task sent with `Send`: a panelist branch, or a tool call
+        node = "panelist" if where == "top" else "search"
+    return f"{where} node `{node}` done"
 
 
 @pytest.fixture
@@ -177,30 +208,49 @@ def base_env(llm_env: ScriptedLLMServer, web_env: ScriptedWebServer, tmp_path: P
     return env
 
 
+WORKERS = 2
+
+
 def test_a_kill_at_every_node_boundary_resumes_without_repaying_finished_calls(
     llm_env: ScriptedLLMServer, web_env: ScriptedWebServer, base_env: dict[str, str]
 ) -> None:
+    home = Path(base_env["HOME"])
+    zygotes: queue.Queue[Zygote] = queue.Queue()
+    for n in range(WORKERS):
+        (home / f"z{n}").mkdir()
+        zygotes.put(Zygote(base_env, home / f"z{n}"))
     script(llm_env, 0)
-    dry_log = Path(base_env["HOME"]) / "writes-0.jsonl"
-    thread_id, code, stderr = first_life("never", 0, dict(base_env), dry_log)
+    dry_log = home / "writes-0.jsonl"
+    zygote = zygotes.get()
+    env0 = dict(base_env, FUSION_DB=str(home / "runs-0.sqlite"))
+    _thread, code, stderr = first_life(zygote, "never", 0, env0, dry_log)
+    zygotes.put(zygote)
     assert code == 0, stderr
     writes = log_entries(dry_log)
-    specs = ["line:thread:", "line:panelist_started", *(f"write:{n + 1}" for n in range(len(writes)))]
+    specs = [
+        "line:thread:",
+        "line:panelist_started",
+        *(f"write:{n + 1}" for n in range(len(writes))),
+    ]
     for k in range(1, len(specs) + 1):
         script(llm_env, k)
 
+    def point(item: tuple[int, str]) -> Row:
+        zygote = zygotes.get()
+        try:
+            return run_point(zygote, item[1], item[0], llm_env, web_env, base_env)
+        finally:
+            zygotes.put(zygote)
+
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        rows = list(
-            pool.map(
-                lambda item: run_point(item[1], item[0], llm_env, web_env, base_env),
-                enumerate(specs, start=1),
-            )
-        )
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        rows = list(pool.map(point, enumerate(specs, start=1)))
     wall = time.monotonic() - started
+    while not zygotes.empty():
+        zygotes.get().close()
 
     table = [
-        "| kill point | calls saved / made before the kill | calls after resume | "
+        "| kill point | calls saved / answered before the kill | calls after resume | "
         "re-paid finished | re-paid in flight | searches before / after |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
@@ -212,9 +262,43 @@ def test_a_kill_at_every_node_boundary_resumes_without_repaying_finished_calls(
             f"{row.searches[0]} / {row.searches[1]} |"
         )
     print("\n".join(table))
-    print(f"{len(rows)} kill points, {sum(r.killed for r in rows)} killed, {wall:.1f} s")
+    resumes = sorted(row.seconds for row in rows)
+    print(
+        f"{len(rows)} kill points, {sum(r.killed for r in rows)} killed, "
+        f"{sum(r.repaid_finished() for r in rows)} finished calls re-paid, "
+        f"{sum(r.repaid_in_flight() for r in rows)} in-flight calls re-paid; "
+        f"resume p50 {resumes[len(resumes) // 2]:.2f} s; matrix wall {wall:.1f} s"
+    )
 
     assert all(row.killed for row in rows)
     assert [row.repaid_finished() for row in rows] == [0] * len(rows)
     for row in rows:  # a search whose result was saved is not made again either
         assert sum(row.searches) == 1, (row.point, row.searches)
+
+
+def test_a_resumed_branch_reports_its_own_seconds_not_the_downtime(
+    llm_env: ScriptedLLMServer, web_env: ScriptedWebServer, base_env: dict[str, str]
+) -> None:
+    home = Path(base_env["HOME"])
+    zygote = Zygote(base_env, home)
+    script(llm_env, 0)
+    env = dict(base_env, FUSION_DB=str(home / "runs.sqlite"))
+    started = time.monotonic()
+    # killed after the search round, before the searcher's second call
+    thread_id, code, stderr = first_life(zygote, "line:tool_result", 0, env, home / "w.jsonl")
+    first_wall = time.monotonic() - started
+    assert code == -9, stderr
+    downtime = 2.0
+    time.sleep(downtime)
+    started = time.monotonic()
+    code, stdout, stderr = zygote.run("never", home / "r.jsonl", ["resume", thread_id, "--json"], env)  # fmt: skip  # noqa: E501
+    second_wall = time.monotonic() - started
+    zygote.close()
+    assert code == 0, stderr
+
+    result = json.loads(stdout)
+    searcher = next(r for r in result["responses"] if r["model"] == models(0)[SEARCH])
+    assert searcher["text"] == "searched draft 0"
+    # its two calls, one per life, and nothing of the two seconds it was down
+    assert 0 < searcher["seconds"] <= first_wall + second_wall
+    assert searcher["seconds"] < downtime or first_wall + second_wall >= downtime

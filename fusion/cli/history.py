@@ -20,8 +20,8 @@ from fusion.runs import (
     db_path,
     is_finished,
     open_checkpointer,
-    question_of,
     run_config,
+    run_question,
     saved_context,
 )
 from fusion.saver import describe
@@ -53,13 +53,14 @@ async def show(args: argparse.Namespace) -> int:
         config = run_config(args.thread_id)
         snapshot = await graph.aget_state(config)
         history = [_step(s) async for s in graph.aget_state_history(config)][::-1]
+        question = await run_question(saver, args.thread_id, snapshot.values)
     result = FusionResult.from_state(snapshot.values, args.thread_id)
     pending = list(snapshot.next)
     interrupted = not is_finished(snapshot)
     if args.json:
         payload = {
             "result": result.model_dump(),
-            "question": question_of(snapshot.values),
+            "question": question,
             "interrupted": interrupted,
             "pending": pending,
             "history": history,
@@ -67,7 +68,7 @@ async def show(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(payload) + "\n")
         return 0
     console = Console()
-    console.print(f"question: {question_of(snapshot.values)}", highlight=False, markup=False)
+    console.print(f"question: {question}", highlight=False, markup=False)
     state = "interrupted (resume it with `fusion resume`)" if interrupted else result.status
     console.print(f"state: {state}", highlight=False)
     table = Table(title="steps")
