@@ -39,6 +39,7 @@ from fusion.core.errors import ConfigError
 from fusion.core.plan import RunPlan
 from fusion.core.settings import Settings
 from fusion.core.usage import price
+from fusion.core.windows import window as context_window
 
 CHARS_PER_TOKEN = 4
 DEFAULT_COMPLETION_TOKENS = 4096
@@ -103,7 +104,7 @@ def _fit(tokens: int, window: int, completion: int) -> int:
 
 def _panelist(model: str, context: Context, settings: Settings, question: int) -> ModelEstimate:
     cap = completion_cap(context.max_completion_tokens)
-    window = settings.model_spec(model).context_window
+    window = context_window(model, settings)
     rounds = context.max_tool_calls if context.web else 0
     base = PANELIST_OVERHEAD_TOKENS + question
     low_prompt = _fit(base, window, cap)
@@ -131,7 +132,7 @@ def _judge(
     model: str, context: Context, settings: Settings, question: int, drafts: tuple[int, int]
 ) -> ModelEstimate:
     cap = completion_cap(context.judge_max_completion_tokens)
-    window = settings.model_spec(model).context_window
+    window = context_window(model, settings)
     base = JUDGE_OVERHEAD_TOKENS + question
     short = min(SHORT_ANSWER_TOKENS, cap)
     # Low: the analysis and the answer in one call (two in the answer-first order).
@@ -202,11 +203,11 @@ def check_context_window(plan: RunPlan, settings: Settings, prompt_text: str) ->
     (the prompt plus the panelist's system prompt), before anything is paid for."""
     needed = estimate_tokens(prompt_text) + PANELIST_OVERHEAD_TOKENS
     models = list(dict.fromkeys([*plan.panel, plan.judge]))
-    smallest = min(models, key=lambda m: settings.model_spec(m).context_window)
-    window = settings.model_spec(smallest).context_window
-    if needed > window:
+    smallest = min(models, key=lambda m: context_window(m, settings))
+    size = context_window(smallest, settings)
+    if needed > size:
         raise ConfigError(
-            f"the prompt is about {needed:,} tokens, over the {window:,}-token context "
+            f"the prompt is about {needed:,} tokens, over the {size:,}-token context "
             f"window of {smallest}: shorten the prompt or use models with a larger "
             "context_window"
         )

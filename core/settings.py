@@ -52,7 +52,11 @@ class ModelSpec(_Strict):
         description="The provider whose list prices these are (`openrouter` for the shipped "
         "ones): they apply only when the model is served there. Unset: wherever it is served.",
     )
-    context_window: int = DEFAULT_CONTEXT_WINDOW
+    context_window: int | None = Field(
+        default=None,
+        description="Tokens the model's context holds; unset: what its provider reports, "
+        "else 128,000 (see fusion.core.windows).",
+    )
     judge_method: JudgeMethod | None = None
     judge_single_call: bool = Field(
         default=True,

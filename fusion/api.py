@@ -143,7 +143,8 @@ async def stream_run(
         context=context,
         stream_mode=modes,
         subgraphs=progress,
-        durability=DURABILITY,
+        # (no checkpointer: nothing to wait for; LangGraph 1.2 fails on "sync" then)
+        durability=DURABILITY if checkpointer is not None else None,
     )
     async for part in stream:
         namespace, mode, data = part if progress else ((), *part)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -9,11 +10,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
 from fusion.core.context import Context, context_of
+from fusion.core.errors import ConfigError
 from fusion.core.estimate import check_budget, check_context_window
 from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.providers import check_credentials
 from fusion.core.settings import load_settings, load_settings_async
 from fusion.core.state import FusionState, InputState, PanelistInput
+from fusion.core.windows import learn_windows
 from fusion.nodes.question import conversation_from
 from fusion.tools import check_search_ready
 
@@ -39,7 +42,10 @@ def check_run(context: Context, state: InputState) -> tuple[RunPlan, list[BaseMe
 async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Validate the run and clear the outputs of any earlier run on this thread."""
     context = context_of(runtime)
-    await load_settings_async()  # read the config files off the event loop; cached after
+    settings = await load_settings_async()  # read the config files off the event loop
+    with contextlib.suppress(ConfigError):  # check_run says what is wrong with the plan
+        planned = resolve_plan(context, settings)
+        await learn_windows([*planned.panel, planned.judge], settings)
     plan, conversation = check_run(context, state)
     return {
         "question": conversation[-1].text,

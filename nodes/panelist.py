@@ -26,6 +26,7 @@ from fusion.core.providers import chat_model
 from fusion.core.settings import Settings, load_settings_async
 from fusion.core.state import FailedModel, PanelistState
 from fusion.core.usage import call_usage
+from fusion.core.windows import learn_windows, window
 from fusion.nodes import panelist_prompts as prompts
 from fusion.tools import WEB_TOOLS
 
@@ -94,9 +95,8 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     ]
     if budget_left <= 0 and used:
         messages.append(HumanMessage(prompts.BUDGET_SPENT))
-    room = settings.model_spec(model_id).context_window - completion_cap(
-        context.max_completion_tokens
-    )
+    await learn_windows([model_id], settings)
+    room = window(model_id, settings) - completion_cap(context.max_completion_tokens)
     messages = fit_tool_results(messages, room)
     runnable = llm.bind_tools(WEB_TOOLS) if budget_left > 0 else llm
     began = time.monotonic()
