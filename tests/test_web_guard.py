@@ -34,7 +34,7 @@ LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
         ("10.0.0.1", "private"),
         ("172.16.5.4", "private"),
         ("192.168.1.1", "private"),
-        ("169.254.169.254", "link-local"),
+        ("169.254.169.254", "cloud metadata"),
         ("100.64.0.1", "non-public"),  # carrier-grade NAT
         ("0.0.0.0", "unspecified"),
         ("224.0.0.1", "multicast"),
@@ -52,9 +52,9 @@ LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
         ("2001:db8::1", "private"),  # documentation range
         ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped
         ("::ffff:10.1.2.3", "private"),
-        ("::ffff:169.254.169.254", "link-local"),
+        ("::ffff:169.254.169.254", "cloud metadata"),
         ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
-        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::a9fe:a9fe", "cloud metadata"),  # NAT64 of 169.254.169.254
         ("8.8.8.8", None),
         ("1.1.1.1", None),
         ("2606:4700:4700::1111", None),
@@ -117,7 +117,7 @@ async def test_private_addresses_refused_by_default(
 
 async def test_refusal_says_why(web_strict_env: ScriptedWebServer) -> None:
     message = await call_tool(web_fetch, {"url": "http://169.254.169.254/latest/meta-data/"})
-    assert "169.254.169.254 is a link-local address" in message.content
+    assert "169.254.169.254 is a cloud metadata address" in message.content
     assert "FUSION_FETCH_ALLOW_PRIVATE" in message.content
 
     message = await call_tool(web_fetch, {"url": "file:///etc/passwd"})

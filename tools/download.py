@@ -9,8 +9,10 @@ source. Turning the bytes into text is `extract.py`'s job.
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Literal
 
 import httpx
@@ -46,6 +48,12 @@ class FetchLimits:
     total_timeout: float = 60.0  # the whole fetch, redirects and extraction included
     max_bytes: int = 3_000_000  # pages and text: read this much, then stop and use it
     max_pdf_bytes: int = 20_000_000  # a PDF can't be read in part: refuse past this
+    # Extraction (in a worker process, see extract_pool.py): what one page may cost.
+    extract_cpu_s: float = 3.0  # CPU-seconds; the kernel stops the worker past this
+    extract_wall_s: float = 8.0  # wall-clock seconds; the worker is killed past this
+    extract_memory: int = 112 * 2**20  # bytes of memory above the worker's baseline
+    max_pdf_pages: int = 100
+    max_text_chars: int = 1_000_000  # the most text one page yields
 
 
 LIMITS = FetchLimits()
@@ -175,27 +183,33 @@ async def _follow(
         _check_scheme(request.url, url)
         if url in visited:
             raise FetchError(
-                f"refused: redirect loop ({response.url} redirects back to {url}, "
-                "a URL already visited)"
+                f"refused: redirect loop ({shown_url(response.url)} redirects back to "
+                f"{shown_url(url)}, a URL already visited)"
             )
         visited.add(url)
-    raise FetchError(f"refused: more than {limits.max_redirects} redirects (last: {request.url})")
+    raise FetchError(
+        f"refused: more than {limits.max_redirects} redirects (last: {shown_url(request.url)})"
+    )
 
 
 async def _read(response: httpx.Response, limits: FetchLimits) -> Download:
     status = response.status_code
     if not 200 <= status < 300:
-        reason = response.reason_phrase or ""
-        raise FetchError(f"the server answered HTTP {status} {reason} for {response.url}".strip())
+        # the server's own reason phrase is its text, not ours: the standard one is shown
+        raise FetchError(
+            f"the server answered HTTP {status_line(status)} for {shown_url(response.url)}"
+        )
     content_type = response.headers.get("content-type", "")
     chunks = _BoundedBody(response)
     head = await chunks.first(limits.max_bytes)
     kind = content_kind(content_type, head)
-    shown_type = content_type.split(";")[0].strip() or "unlabelled binary data"
+    shown_type = header_token(content_type.split(";")[0]) or (
+        "of an unrecognised type" if content_type.strip() else "unlabelled binary data"
+    )
     if kind is None:
         raise FetchError(
-            f"refused: {response.url} is {shown_type}, binary content that web_fetch "
-            "does not read; try another source"
+            f"refused: {shown_url(response.url)} is {shown_type}, binary content that "
+            "web_fetch does not read; try another source"
         )
     cap = limits.max_pdf_bytes if kind == "pdf" else limits.max_bytes
     declared = response.headers.get("content-length", "")
@@ -228,7 +242,8 @@ class _BoundedBody:
         elif encoding in ("identity", ""):
             self._inflater = None
         else:
-            raise FetchError(f"refused: unsupported content encoding {encoding!r}")
+            shown = header_token(encoding) or "an unrecognised one"
+            raise FetchError(f"refused: unsupported content encoding ({shown})")
         self._raw = response.aiter_raw(CHUNK)
         self._buf = bytearray()
         self._done = False
@@ -273,10 +288,38 @@ def _transport_message(exc: httpx.HTTPError, target: httpx.URL) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"could not connect to {host}: {_short(exc)}"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"{host} sent a malformed HTTP response: {_short(exc)}"
+        # the parser's message quotes the server's bytes: say what happened, not what it sent
+        return f"{host} sent a malformed HTTP response (a bad status or header line)"
     if isinstance(exc, httpx.UnsupportedProtocol):
         return f"refused: unsupported URL scheme ({_short(exc)})"
     return f"fetching {target} failed: {type(exc).__name__}: {_short(exc)}"
+
+
+_WORD = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}"
+_TOKEN = re.compile(rf"{_WORD}(?:/{_WORD})?")
+
+
+def header_token(value: str) -> str:
+    """A header value (a media type, an encoding) as shown to the model: only when it
+    is one plain token, else "" (the caller says "unrecognised"). Whatever else a
+    server writes in a header never reaches the model."""
+    value = value.strip()
+    return value.lower() if _TOKEN.fullmatch(value) else ""
+
+
+def status_line(status: int) -> str:
+    """`404 Not Found`, with the standard phrase, whatever the server wrote after it."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def shown_url(url: httpx.URL | str) -> str:
+    """A URL a server chose (a redirect target) as shown in a message: percent-encoded
+    by httpx, so it holds no spaces or line breaks, and cut to 200 characters."""
+    text = str(url)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _short(exc: BaseException) -> str:

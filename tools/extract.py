@@ -2,8 +2,11 @@
 
 A model reading raw HTML spends its context on menus, footers and cookie banners;
 trafilatura keeps the main text. These functions are synchronous and CPU-bound
-(lxml parsing, PDF decoding): the caller runs them in a worker thread so the event
-loop, and the other panelists on it, never wait on them.
+(lxml parsing, PDF decoding), and a hostile body can make them very expensive, so
+they run in a separate, limited and killable process (`extract_worker.py`, fed by
+`extract_pool.py`). That process loads this file on its own, without the rest of
+Fusion, so this module imports nothing from Fusion (and no secrets or network code
+come along).
 """
 
 from __future__ import annotations
@@ -14,11 +17,21 @@ import logging
 import re
 from dataclasses import dataclass
 
-from fusion.tools.download import Download, FetchError
-
 log = logging.getLogger(__name__)
 
-MAX_PDF_PAGES = 300
+MAX_PDF_PAGES = 100
+# Decoders that are not plain character sets: they interpret escapes (and so can
+# produce lone surrogates or any text from ASCII), or are not meant for documents.
+_UNSAFE_CODECS = frozenset(
+    {"unicode_escape", "raw_unicode_escape", "utf_7", "punycode", "idna", "undefined", "palmos"}
+)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+class ExtractError(Exception):
+    """The body can't be turned into text; the message is worded for the model."""
+
+
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 
@@ -30,27 +43,52 @@ class Extracted:
     complete: bool = True  # False: only the first part of the document was read
 
 
-def extract(download: Download, *, enough_chars: int) -> Extracted:
-    """The readable text of `download`; `enough_chars` lets slow formats (PDF) stop early."""
-    if download.kind == "pdf":
-        return pdf_text(download.body, enough_chars=enough_chars)
-    if download.kind == "html":
-        return html_text(download.body, download.charset, url=download.url)
-    return Extracted(title="", text=decode(download.body, download.charset).strip())
+def extract(
+    body: bytes,
+    kind: str,
+    charset: str | None,
+    *,
+    url: str | None = None,
+    enough_chars: int,
+    max_pages: int = MAX_PDF_PAGES,
+) -> Extracted:
+    """The readable text of a body of `kind` (html, pdf, text, json); `enough_chars`
+    lets slow formats (PDF) stop early. The text never holds a lone surrogate."""
+    if kind == "pdf":
+        got = pdf_text(body, enough_chars=enough_chars, max_pages=max_pages)
+    elif kind == "html":
+        got = html_text(body, charset, url=url)
+    else:
+        got = Extracted(title="", text=decode(body, charset).strip())
+    return Extracted(title=clean(got.title), text=clean(got.text), complete=got.complete)
+
+
+def clean(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD: such text can't be encoded
+    as UTF-8, so one would fail the model call that carries it."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def decode(body: bytes, charset: str | None) -> str:
-    """Bytes to text with the declared charset, else UTF-8; bad bytes become U+FFFD."""
-    encoding = charset if charset and _known(charset) else "utf-8"
-    return body.decode(encoding, errors="replace")
-
-
-def _known(charset: str) -> bool:
+    """Bytes to text with the declared charset when it is a real character set, else
+    UTF-8; bad bytes become U+FFFD and the result has no lone surrogates."""
+    encoding = charset if charset and safe_charset(charset) else "utf-8"
     try:
-        codecs.lookup(charset)
-    except LookupError:
+        text = body.decode(encoding, errors="replace")
+    except Exception:  # a codec that fails even with errors="replace"
+        text = body.decode("utf-8", errors="replace")
+    return clean(text)
+
+
+def safe_charset(charset: str) -> bool:
+    """Whether `charset` names a plain text encoding Python knows (not an escape codec
+    like `unicode_escape`, not a bytes-to-bytes codec like `zlib`)."""
+    try:
+        info = codecs.lookup(charset)
+        b"".decode(info.name)  # refuses codecs that are not text encodings
+    except (LookupError, ValueError, TypeError):
         return False
-    return True
+    return info.name.replace("-", "_") not in _UNSAFE_CODECS
 
 
 def html_text(body: bytes, charset: str | None, *, url: str | None = None) -> Extracted:
@@ -97,16 +135,17 @@ def _html_title(body: bytes, charset: str | None) -> str:
     return " ".join(html_lib.unescape(decode(found.group(1), charset)).split())
 
 
-def pdf_text(body: bytes, *, enough_chars: int) -> Extracted:
-    """Text of a PDF's pages in order (pypdf), stopping once there is enough to show."""
+def pdf_text(body: bytes, *, enough_chars: int, max_pages: int = MAX_PDF_PAGES) -> Extracted:
+    """Text of a PDF's pages in order (pypdf), stopping once there is enough to show
+    or after `max_pages` pages."""
     try:
         from pypdf import PdfReader
     except ImportError:  # the dependency is declared, but say so clearly if it is gone
-        raise FetchError("refused: this is a PDF and PDF reading is not installed") from None
+        raise ExtractError("refused: this is a PDF and PDF reading is not installed") from None
     try:
         reader = PdfReader(io.BytesIO(body))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise FetchError("refused: the PDF is password-protected")
+            raise ExtractError("refused: the PDF is password-protected")
         title = ""
         if reader.metadata is not None and reader.metadata.title:
             title = str(reader.metadata.title).strip()
@@ -114,17 +153,17 @@ def pdf_text(body: bytes, *, enough_chars: int) -> Extracted:
         total = 0
         complete = True
         for number, page in enumerate(reader.pages):
-            if number >= MAX_PDF_PAGES or total > enough_chars:
+            if number >= max_pages or total > enough_chars:
                 complete = False
                 break
             part = (page.extract_text() or "").strip()
             parts.append(part)
             total += len(part)
-    except FetchError:
+    except ExtractError:
         raise
-    except Exception as exc:
-        raise FetchError(f"could not read the PDF: {type(exc).__name__}: {exc}"[:240]) from None
+    except Exception as exc:  # the library's words about a hostile file: its name only
+        raise ExtractError(f"could not read the PDF ({type(exc).__name__})") from None
     text = "\n\n".join(p for p in parts if p).strip()
     if not text:
-        raise FetchError("the PDF has no text layer (scanned pages?); try another source")
+        raise ExtractError("the PDF has no text layer (scanned pages?); try another source")
     return Extracted(title=title, text=text, complete=complete)

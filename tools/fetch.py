@@ -1,9 +1,10 @@
 """web_fetch: read one page for a panelist, as bounded, fenced text.
 
 The pieces: `download.py` (bounded HTTP through the address guard of `netguard.py`),
-`extract.py` (main text, off the event loop), `framing.py` (the cut and the untrusted
-block), `fetch_cache.py` (one download per URL per run). This module joins them and
-turns every failure into a short `ToolException` the model can act on.
+`extract.py` (main text, in a limited worker process: `extract_pool.py`), `framing.py`
+(the cut and the untrusted block), `fetch_cache.py` (one download per URL per run).
+This module joins them and turns every failure into a short `ToolException` the
+model can act on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fusion.core.errors import ConfigError
 from fusion.core.settings import load_settings_async
 from fusion.tools import download as dl
 from fusion.tools.download import FetchError
-from fusion.tools.extract import extract
+from fusion.tools.extract_pool import ExtractFailed, Job, pool
 from fusion.tools.fetch_cache import RunCache, run_key
 from fusion.tools.framing import cut, fence
 from fusion.tools.run_context import WebToolRuntime, context_of
@@ -83,13 +84,27 @@ async def fetch_page(
     try:
         async with asyncio.timeout(limits.total_timeout):
             got = await dl.download(url, allow_private=allow_private, limits=limits)
-            text = await asyncio.to_thread(extract, got, enough_chars=max_chars)
+            job = Job(
+                body=got.body,
+                kind=got.kind,
+                charset=got.charset,
+                url=got.url,
+                enough_chars=max_chars,
+                max_chars=min(max(max_chars, 0) + 1, limits.max_text_chars),
+                max_pages=limits.max_pdf_pages,
+                cpu_s=limits.extract_cpu_s,
+                wall_s=limits.extract_wall_s,
+            )
+            text = await pool(limits.extract_memory).run(job)
     except TimeoutError:
         raise FetchError(
             f"fetching {url} took longer than {limits.total_timeout:g} s; gave up"
         ) from None
+    except ExtractFailed as exc:
+        raise FetchError(str(exc)) from None
     note = f"download stopped at {limits.max_bytes:,} bytes" if got.cut else ""
-    piece = cut(text.text, max_chars, complete=text.complete and not got.cut, note=note)
+    complete = text.complete and not got.cut
+    piece = cut(text.text, max_chars, complete=complete, note=note, total=text.chars)
     return Page(
         url=got.url,
         title=text.title,

@@ -32,10 +32,16 @@ from typing import Any
 import httpcore
 import httpx
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from fusion.tools.special_ranges import special_range
 
-# NAT64's well-known prefix embeds an IPv4 address in the last 32 bits (RFC 6052).
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+METADATA = "cloud metadata"
+
+# Prefixes whose last 32 bits are an IPv4 address the network reaches: NAT64's
+# well-known prefix (RFC 6052), IPv4-compatible (deprecated) and IPv4-translated (SIIT).
+_CARRIES_IPV4 = tuple(
+    ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
+)
 
 
 class AddressRefused(Exception):
@@ -55,7 +61,7 @@ def embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
         return addr.ipv4_mapped
     if addr.sixtofour is not None:
         return addr.sixtofour
-    if addr in _NAT64:
+    if int(addr) > 1 and any(addr in net for net in _CARRIES_IPV4):
         return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
     return None
 
@@ -65,12 +71,16 @@ def address_kind(addr: IPAddress) -> str | None:
 
     Spelled out flag by flag because `is_global` alone lets multicast and IPv6
     site-local addresses through, and older Pythons judge IPv4-mapped addresses
-    by their IPv6 form.
+    by their IPv6 form. Then the guard's own table (`special_ranges`), because the
+    flags themselves differ between Python releases (CVE-2024-4032).
     """
     if isinstance(addr, ipaddress.IPv6Address):
         inner = embedded_ipv4(addr)
         if inner is not None:
-            return address_kind(inner)
+            kind = address_kind(inner)
+            if kind is not None or addr.sixtofour is None:
+                return kind
+            return special_range(addr)  # 6to4 of a public address: still 6to4
         if addr.is_site_local:
             return "site-local"
     checks = (
@@ -82,7 +92,11 @@ def address_kind(addr: IPAddress) -> str | None:
         ("private", addr.is_private),
         ("non-public", not addr.is_global),
     )
-    return next((kind for kind, hit in checks if hit), None)
+    flagged = next((kind for kind, hit in checks if hit), None)
+    special = special_range(addr)
+    if special == METADATA or flagged is None:
+        return special
+    return flagged
 
 
 def is_public_address(addr: IPAddress) -> bool:
@@ -131,13 +145,18 @@ async def checked_addresses(host: str, port: int, *, allow_private: bool) -> lis
     """Resolve `host` and apply the rule: any non-public address refuses the host.
 
     Refusing on any (not only all) keeps a name with one public and one private
-    record from being a coin toss.
+    record from being a coin toss. Cloud metadata addresses are refused even when the
+    operator allows private ones: they hand out the host's credentials.
     """
     addrs = await resolve(host, port)
-    if not allow_private:
-        for addr in addrs:
-            if not is_public_address(addr):
-                raise AddressRefused(refusal(host, addr))
+    for addr in addrs:
+        if allow_private and address_kind(addr) == METADATA:
+            raise AddressRefused(
+                f"refused: {host} ({addr}) is a cloud metadata address, which is never "
+                "fetched, even when private addresses are allowed"
+            )
+        if not allow_private and not is_public_address(addr):
+            raise AddressRefused(refusal(host, addr))
     return addrs
 
 

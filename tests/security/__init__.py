@@ -1,0 +1,1 @@
+"""The attack corpus of the security tests: hostile bodies, addresses and requests."""
