@@ -10,6 +10,7 @@ import openai
 from langgraph.errors import NodeTimeoutError
 
 from fusion.core.errors import ConfigError
+from fusion.core.redact import redact
 
 _BY_STATUS = {
     400: "bad_request",
@@ -23,7 +24,13 @@ _BY_STATUS = {
 
 
 def classify(error: BaseException) -> tuple[str, str]:
-    """(reason, message) for an exception raised while calling a model."""
+    """(reason, message) for an exception raised while calling a model; the message
+    never holds a key (a provider may echo the request's, see `core.redact`)."""
+    reason, message = _classify(error)
+    return reason, redact(message)
+
+
+def _classify(error: BaseException) -> tuple[str, str]:
     if isinstance(error, NodeTimeoutError | openai.APITimeoutError | TimeoutError):
         return "timeout", str(error) or "the call timed out"
     if isinstance(error, openai.APIStatusError):

@@ -19,6 +19,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 
 from fusion.core.errors import SetupError
+from fusion.core.redact import note_secret
 from fusion.core.settings import Settings
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
@@ -45,6 +46,7 @@ class Endpoint:
                 f"no API key for {model_id}: set {self.api_key_env} "
                 f"(provider {self.name}, {self.base_url})"
             )
+        note_secret(key)  # whatever its variable is called, no message will show it
         return key
 
 

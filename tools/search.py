@@ -25,6 +25,7 @@ from tavily.errors import TimeoutError as TavilyTimeoutError
 
 from fusion.core.context import Context
 from fusion.core.errors import SetupError
+from fusion.core.redact import redact
 from fusion.tools.framing import fence
 from fusion.tools.run_context import WebToolRuntime, context_of
 from fusion.tools.tls import shared_ssl_context
@@ -98,7 +99,7 @@ def _result(raw: Any) -> dict[str, str] | None:
 
 def _error_message(exc: Exception) -> str:
     """What a Tavily failure means, for the model; Tavily's own detail when it has one."""
-    detail = " ".join(str(exc).split())[:160]
+    detail = redact(" ".join(str(exc).split()))[:160]
     said = f" ({detail})" if detail else ""
     if isinstance(exc, InvalidAPIKeyError):
         return f"web search failed: the search service rejected the API key (401){said}"

@@ -11,6 +11,9 @@ from fusion.cli.parser import build_parser
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from fusion.core.errors import ConfigError
+    from fusion.core.redact import install_log_redaction
+
+    install_log_redaction()  # no key reaches a log line of this process
 
     try:
         if args.command == "ask":

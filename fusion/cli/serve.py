@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SERVE_EXTRA = ("fastapi", "starlette", "uvicorn", "sse_starlette")
 MISSING_EXTRA = 'fusion serve needs the serve extra: pip install "fusion-panel[serve]"\n'
+
+
+def path_only(record: logging.LogRecord) -> bool:
+    """uvicorn's access log line without the query string (it can carry keys, tokens
+    or a user's text); bodies are never logged."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+        record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+    return True
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -34,5 +44,6 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         create_app(db=args.db), host=args.host, port=args.port, log_level=args.log_level
     )
+    logging.getLogger("uvicorn.access").addFilter(path_only)  # after uvicorn set up logging
     uvicorn.Server(config).run()
     return 0

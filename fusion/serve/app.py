@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fusion.core.errors import ConfigError
 from fusion.core.settings import load_settings
 from fusion.serve.checkpoints import Checkpoints
+from fusion.serve.limits import KeyFirst
 from fusion.serve.routes import build_router
 from fusion.web.live import LiveRuns
 from fusion.web.routes import build_web_router
@@ -44,6 +45,8 @@ def create_app(db: str | None = None) -> FastAPI:
     )
     app.include_router(build_router(checkpoints))
     app.include_router(build_web_router(checkpoints, live))  # the web page, at /
+    # the key before anything else, /docs and /openapi.json included (see limits.py)
+    app.add_middleware(KeyFirst)
     return app
 
 

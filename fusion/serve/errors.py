@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from fusion.serve.public import public
 from fusion.serve.schemas import FusionMetadata, FusionOptions
 
 # Retrying a failed panel would pay for it again; OpenAI's SDKs honour this header.
@@ -21,6 +22,10 @@ _TYPES = {
     400: "invalid_request_error",
     401: "invalid_request_error",
     404: "invalid_request_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
 }
 
 
@@ -47,7 +52,8 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         kind = _TYPES.get(self.status, "server_error" if self.status >= 500 else "api_error")
-        error = {"message": self.message, "type": kind, "param": self.param, "code": self.code}
+        message = public(self.message)  # no key, no internal address, whoever asks
+        error = {"message": message, "type": kind, "param": self.param, "code": self.code}
         out: dict[str, Any] = {"error": error}
         if self.fusion is not None:
             out["fusion"] = self.fusion.model_dump(mode="json")

@@ -7,31 +7,20 @@ the server is open, which suits 127.0.0.1.
 
 from __future__ import annotations
 
-import hmac
-import os
-
 from fastapi import Request
 
 from fusion.core.providers import RECURSION_HEADER
 from fusion.serve.errors import ApiError
+from fusion.serve.limits import SERVER_KEY_ENV, key_error
 
-SERVER_KEY_ENV = "FUSION_SERVER_API_KEY"
+__all__ = ["SERVER_KEY_ENV", "refuse_nested", "require_key"]
 
 
 async def require_key(request: Request) -> None:
-    """`Authorization: Bearer <key>` when the server has a key."""
-    key = os.environ.get(SERVER_KEY_ENV)
-    if not key:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), key.encode()):
-        raise ApiError(
-            401,
-            "incorrect API key: send `Authorization: Bearer <key>` with this server's "
-            f"{SERVER_KEY_ENV}",
-            code="invalid_api_key",
-            headers={"www-authenticate": "Bearer"},
-        )
+    """`Authorization: Bearer <key>` when the server has a key (`limits.key_error`)."""
+    error = key_error(request.headers)
+    if error is not None:
+        raise error
 
 
 async def refuse_nested(request: Request) -> None:

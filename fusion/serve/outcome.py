@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fusion.result import FusionResult
 from fusion.serve.errors import NO_RETRY, ApiError
+from fusion.serve.public import public
 from fusion.serve.schemas import CompletionUsage, FusionMetadata
 
 PANEL_FAILURES = ("insufficient_panel", "all_panels_failed")
@@ -19,7 +20,9 @@ def metadata(result: FusionResult) -> FusionMetadata:
         status=result.status,
         analysis=result.analysis,
         responses=result.responses,
-        failed_models=result.failed_models,
+        failed_models=[
+            f.model_copy(update={"message": public(f.message)}) for f in result.failed_models
+        ],
         failure_reason=result.failure_reason,
         cost_usd=result.usage.cost_usd,
         cost_complete=result.usage.cost_complete,

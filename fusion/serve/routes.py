@@ -16,12 +16,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from fusion.core.errors import ConfigError
 from fusion.serve.checkpoints import Checkpoints
 from fusion.serve.completion import complete
 from fusion.serve.errors import ApiError, internal_error, validation_error
 from fusion.serve.guards import refuse_nested, require_key
+from fusion.serve.limits import checked_request
 from fusion.serve.options import model_ids, run_request, server_settings
 from fusion.serve.schemas import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
 from fusion.serve.stream import stream_response
@@ -31,20 +33,23 @@ THREAD_HEADER = "X-Fusion-Thread-Id"
 
 
 class OpenAIRoute(APIRoute):
-    """A route whose every error, expected or not, answers in the OpenAI shape."""
+    """A route whose every error, expected or not, answers in the OpenAI shape, and
+    that checks the key, the body's size and its JSON before FastAPI reads it."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
             try:
-                return await handler(request)
+                return await handler(await checked_request(request))
             except ApiError as exc:
                 return exc.response()
             except RequestValidationError as exc:
                 return validation_error(list(exc.errors())).response()
             except ConfigError as exc:  # a check inside the run, after ours passed
                 return ApiError(400, str(exc), code="invalid_request").response()
+            except HTTPException as exc:  # FastAPI's own refusals (e.g. an unparsable body)
+                return ApiError(exc.status_code, str(exc.detail), code="invalid_request").response()
             except Exception:
                 log.exception("unexpected error on %s %s", request.method, request.url.path)
                 return internal_error().response()

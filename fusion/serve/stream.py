@@ -27,6 +27,7 @@ from fusion.serve.completion import completion_id
 from fusion.serve.errors import ApiError, internal_error
 from fusion.serve.options import RunRequest
 from fusion.serve.outcome import failure, metadata, usage
+from fusion.serve.public import public
 
 log = logging.getLogger("fusion.serve")
 COMMENT_LIMIT = 300
@@ -106,7 +107,7 @@ def progress_line(event: dict[str, Any]) -> str:
     """One comment line per progress event: `panelist_started vendor/a`, then fields."""
     fields = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("event", "model"))
     line = f"{event.get('event')} {event.get('model', '')} {fields}".strip()
-    return " ".join(line.split())[:COMMENT_LIMIT]
+    return " ".join(public(line).split())[:COMMENT_LIMIT]
 
 
 def _data(payload: dict[str, Any]) -> ServerSentEvent:
