@@ -1,7 +1,9 @@
 """What the judge reads: the drafts anonymised as letters, in shuffled order.
 
 The letter-to-model map stays in code (and in state, for inspection); the judge's
-messages never carry a model name.
+messages never carry a model name. Each draft sits in a fence whose id is drawn per
+call (`fusion.tools.framing.fence_draft`), its tag-like text neutralised, so a draft
+can't end its own block or forge another response.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from fusion.core.state import JudgeMode, Response
 from fusion.nodes import judge_prompts as prompts
+from fusion.tools.framing import fence_draft, fence_id
 
 
 def assign_labels(drafts: list[Response], seed: int | None) -> list[tuple[str, Response]]:
@@ -30,12 +33,14 @@ def judge_messages(
     mode: JudgeMode = "single_call",
 ) -> list[BaseMessage]:
     """System and user messages for the judge's first call in `mode`."""
+    tag = fence_id()  # per call: a draft can't know it, so can't close its own fence
     blocks = []
     for label, draft in labelled:
         urls = "\n".join(f"- {s['url']}" for s in draft["sources"])
         sources = prompts.SOURCES.format(urls=urls) if urls else ""
         text = draft["text"] + (prompts.CUT_OFF if draft.get("truncated") else "")
-        blocks.append(prompts.RESPONSE.format(label=label, text=text, sources=sources))
+        body = prompts.RESPONSE.format(text=text, sources=sources).rstrip("\n")
+        blocks.append(fence_draft(label, body, tag))
     conversation = ""
     if earlier_turns:
         turns = "\n".join(f"{m.type}: {m.text}" for m in earlier_turns)
@@ -46,7 +51,7 @@ def judge_messages(
         responses="\n\n".join(blocks),
         task=prompts.TASK[mode],
     )
-    system = prompts.SYSTEM.format(count=len(labelled), steps=prompts.STEPS[mode])
+    system = prompts.SYSTEM.format(count=len(labelled), steps=prompts.STEPS[mode], fence=tag)
     if instructions:
         system += prompts.INSTRUCTIONS.format(instructions=instructions)
     return [SystemMessage(system), HumanMessage(user)]

@@ -71,3 +71,30 @@ def fence(body: str, *, what: str) -> str:
         f"{safe}\n"
         f"{CLOSE} id={tag}>>>"
     )
+
+
+# Tags of the judge's prompt a draft could imitate to end its block or open a new one.
+JUDGE_TAGS = ("response", "question", "instructions", "conversation")
+_TAG_MARKERS = tuple(f"<{slash}{tag}" for tag in JUDGE_TAGS for slash in ("", "/"))
+
+
+def fence_id() -> str:
+    """A fresh random id for one judge call's draft fences."""
+    return secrets.token_hex(4)
+
+
+def neutralise_tags(text: str) -> str:
+    """`text` with every tag-like imitation of the judge prompt's tags (`</response>`,
+    `<RESPONSE id=...>`, look-alikes included) turned into inert text (`&lt;/response`),
+    and fence markers removed; lone surrogates become U+FFFD."""
+    text = defuse(clean(text), ("<<<untrusted", "<<<enduntrusted"))
+    return defuse(text, _TAG_MARKERS, lambda found: "&lt;" + found[1:])
+
+
+def fence_draft(label: str, body: str, tag: str) -> str:
+    """A draft (and its sources) as the judge reads it: between `<response id="A"
+    fence="tag">` and `</response fence="tag">`, `tag` being the call's random id, with
+    its tag-like text neutralised so it can neither close its block nor open another."""
+    return (
+        f'<response id="{label}" fence="{tag}">\n{neutralise_tags(body)}\n</response fence="{tag}">'
+    )

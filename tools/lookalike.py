@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 REMOVED = "<<(marker removed)"
 _LESS_THAN = "<‹«〈⟨˂ᐸ❮＜﹤"
@@ -74,9 +74,12 @@ def skeleton(text: str) -> tuple[str, list[int]]:
     return "".join(chars), origin
 
 
-def defuse(text: str, markers: Iterable[str], replacement: str = REMOVED) -> str:
-    """`text` with every look-alike of a marker replaced. `markers` are given in
-    skeleton form (lower case, no spaces), e.g. `"<<<enduntrusted"`."""
+def defuse(
+    text: str, markers: Iterable[str], replacement: str | Callable[[str], str] = REMOVED
+) -> str:
+    """`text` with every look-alike of a marker replaced (by `replacement`, or by what
+    it returns for the original characters). `markers` are given in skeleton form
+    (lower case, no spaces), e.g. `"<<<enduntrusted"`."""
     wanted = [m for m in markers if m]
     if not wanted:
         return text
@@ -95,7 +98,7 @@ def defuse(text: str, markers: Iterable[str], replacement: str = REMOVED) -> str
         if start < last:
             continue
         out.append(text[last:start])
-        out.append(replacement)
+        out.append(replacement if isinstance(replacement, str) else replacement(text[start:end]))
         last = end
     out.append(text[last:])
     return "".join(out)

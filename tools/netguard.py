@@ -39,6 +39,7 @@ METADATA = "cloud metadata"
 
 # Prefixes whose last 32 bits are an IPv4 address the network reaches: NAT64's
 # well-known prefix (RFC 6052), IPv4-compatible (deprecated) and IPv4-translated (SIIT).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _CARRIES_IPV4 = tuple(
     ipaddress.IPv6Network(net) for net in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
 )
@@ -78,9 +79,9 @@ def address_kind(addr: IPAddress) -> str | None:
         inner = embedded_ipv4(addr)
         if inner is not None:
             kind = address_kind(inner)
-            if kind is not None or addr.sixtofour is None:
-                return kind
-            return special_range(addr)  # 6to4 of a public address: still 6to4
+            if kind is not None or addr in _NAT64:
+                return kind  # NAT64 of a public address is how IPv6-only hosts reach it
+            return special_range(addr)  # mapped, 6to4...: refused whatever they carry
         if addr.is_site_local:
             return "site-local"
     checks = (
