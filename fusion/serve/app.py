@@ -12,11 +12,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fusion.core.errors import ConfigError
 from fusion.core.settings import load_settings
 from fusion.serve.checkpoints import Checkpoints
+from fusion.serve.errors import ApiError
 from fusion.serve.limits import KeyFirst
 from fusion.serve.routes import build_router
 from fusion.web.live import LiveRuns
@@ -47,7 +50,15 @@ def create_app(db: str | None = None) -> FastAPI:
     app.include_router(build_web_router(checkpoints, live))  # the web page, at /
     # the key before anything else, /docs and /openapi.json included (see limits.py)
     app.add_middleware(KeyFirst)
+    # outside /v1 (an unknown path, a wrong method on /docs), errors in OpenAI's shape too
+    app.add_exception_handler(StarletteHTTPException, _openai_shape)
     return app
+
+
+async def _openai_shape(_request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "internal server error"
+    return ApiError(status, str(detail), code="not_found" if status == 404 else None).response()
 
 
 app = create_app()

@@ -133,7 +133,7 @@ def parse_body(raw: bytes) -> Any:
             code="invalid_json",
         )
     try:
-        return json.loads(
+        value = json.loads(
             text,
             parse_int=_number(int),
             parse_float=_number(float),
@@ -142,6 +142,16 @@ def parse_body(raw: bytes) -> Any:
     except (ValueError, RecursionError) as exc:
         message = f"the request body is not valid JSON ({exc})"[:300]
         raise ApiError(400, message, code="invalid_json") from None
+    try:  # a lone surrogate (\\ud800) parses, but no model call could carry it
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400,
+            "the request body holds a lone surrogate escape (such as \\ud800), which is "
+            "not valid Unicode text",
+            code="invalid_json",
+        ) from None
+    return value
 
 
 def _replay(body: bytes, original: Receive) -> Receive:
