@@ -58,7 +58,7 @@ LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
         ("8.8.8.8", None),
         ("1.1.1.1", None),
         ("2606:4700:4700::1111", None),
-        ("::ffff:8.8.8.8", None),
+        ("::ffff:8.8.8.8", "IPv4-mapped"),
         ("64:ff9b::808:808", None),  # NAT64 of 8.8.8.8: public
     ],
 )
