@@ -168,7 +168,7 @@ async def test_a_run_without_a_thread_returns_the_fused_answer(
     assert sorted(r["model"] for r in output["responses"]) == PANEL
     assert output["failed_models"] == []
     assert output["usage"]["total_tokens"] > 0
-    assert sorted(r.model for r in llm.requests) == sorted([*PANEL, JUDGE, JUDGE])
+    assert sorted(r.model for r in llm.requests) == sorted([*PANEL, JUDGE])  # one judge call
     assert QUESTION in llm.requests_for(PANEL[0])[0].text
 
 
@@ -278,8 +278,8 @@ def test_the_judge_streams_its_answer_alone_in_several_chunks(
     assert {m.get("id") for _, m, _ in by_tag} == {by_tag[0][1].get("id")}  # one message
     assert all(not m.get("tool_call_chunks") and not m.get("tool_calls") for _, m, _ in by_tag)
     assert all(m.get("type") == "AIMessageChunk" for _, m, _ in by_tag)
-    # the judge's answer call streams, its analysis call does not; panelists don't
-    assert streamed_run.streamed_calls[JUDGE] == [True, False]
+    # the judge's one call (analysis, then answer) streams; panelists' calls don't
+    assert streamed_run.streamed_calls[JUDGE] == [True]
     assert not any(s for m in PANEL for s in streamed_run.streamed_calls[m])
     assert "".join(texts).startswith("Fused answer:")
     assert all(f"{m}: {FACT}" in "".join(texts) for m in PANEL)

@@ -197,7 +197,8 @@ class ExtractPool:
         keep = False
         try:
             if worker is None:
-                worker = _Worker(self.memory)
+                # Popen reads the exec status pipe: blocking, so off the event loop
+                worker = await asyncio.to_thread(_Worker, self.memory)
             if not worker.started:
                 await worker.start()
             reply = await self._ask(worker, job)
