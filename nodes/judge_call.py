@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from fusion.core.context import JudgeMethod
 from fusion.core.events import ANSWER_TAG
-from fusion.core.failures import classify
+from fusion.core.failures import JudgeFailure, classify, judge_failure
 from fusion.core.providers import chat_model
 from fusion.core.settings import Settings
 from fusion.core.state import CallUsage
@@ -29,12 +29,11 @@ from fusion.core.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
 from fusion.nodes.judge_schema import JudgeAnalysis
 
-_PROBLEMS = {
+_PROBLEMS: dict[JudgeFailure, str] = {
     "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
     "judge_schema_mismatch": "it did not match the required schema",
     "judge_empty_completion": "it was empty",
 }
-_KEPT_REASONS = ("rate_limited", "insufficient_credits")
 
 
 @dataclass
@@ -44,7 +43,7 @@ class JudgeOutcome:
 
     answer: AIMessage | None = None
     analysis: JudgeAnalysis | None = None
-    failure_reason: str | None = None
+    failure_reason: JudgeFailure | None = None
     message: str = ""
     calls: list[CallUsage] = field(default_factory=list)
 
@@ -141,15 +140,15 @@ async def _analyse(
 
 def _record_error(outcome: JudgeOutcome, exc: Exception) -> None:
     reason, message = classify(exc)
-    outcome.failure_reason = reason if reason in _KEPT_REASONS else "judge_upstream_error"
+    outcome.failure_reason = judge_failure(reason)
     outcome.message = message
 
 
-def _read(result: dict[str, Any]) -> tuple[JudgeAnalysis | None, str, str]:
+def _read(result: dict[str, Any]) -> tuple[JudgeAnalysis | None, JudgeFailure | None, str]:
     """The analysis, or the typed reason why the reply is unusable."""
     parsed = result.get("parsed")
     if isinstance(parsed, JudgeAnalysis):
-        return parsed, "", ""
+        return parsed, None, ""
     error = result.get("parsing_error")
     raw = result.get("raw")
     if isinstance(error, ValidationError):
@@ -162,7 +161,7 @@ def _read(result: dict[str, Any]) -> tuple[JudgeAnalysis | None, str, str]:
             return None, "judge_empty_completion", "the judge returned nothing"
         return None, "judge_not_valid_json", (raw.text.strip() or str(error))[:200]
     try:
-        return JudgeAnalysis.model_validate(payload), "", ""
+        return JudgeAnalysis.model_validate(payload), None, ""
     except ValidationError as exc:
         return None, "judge_schema_mismatch", str(exc).splitlines()[0]
 
@@ -186,5 +185,6 @@ def _without_tool_calls(raw: AIMessage) -> AIMessage:
     return AIMessage(text or "(empty)")
 
 
-def _repair(reason: str) -> str:
-    return prompts.REPAIR.format(problem=_PROBLEMS.get(reason, "it could not be parsed"))
+def _repair(reason: JudgeFailure | None) -> str:
+    problem = _PROBLEMS.get(reason, "") if reason else ""
+    return prompts.REPAIR.format(problem=problem or "it could not be parsed")
