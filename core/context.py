@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fusion.core.checks import check_fields
+
 MAX_PANEL = 8
 MAX_TOOL_CALLS_LIMIT = 16
 
@@ -53,24 +55,31 @@ class Context:
     max_tool_calls: int = field(
         default=8,
         metadata={
+            "ge": 0,
+            "le": MAX_TOOL_CALLS_LIMIT,
             "description": "Tool calls each panelist may make before it must answer "
-            f"(0 to {MAX_TOOL_CALLS_LIMIT})."
+            f"(0 to {MAX_TOOL_CALLS_LIMIT}).",
         },
     )
     temperature: float | None = field(
         default=None,
         metadata={
+            "ge": 0,
+            "le": 2,
             "description": "Sampling temperature for the panel. Empty keeps each "
-            "model's default. The judge always runs at 0."
+            "model's default. The judge always runs at 0.",
         },
     )
     max_completion_tokens: int | None = field(
         default=None,
-        metadata={"description": "Cap on each panelist's completion tokens. Empty: no cap."},
+        metadata={
+            "ge": 1,
+            "description": "Cap on each panelist's completion tokens. Empty: no cap.",
+        },
     )
     judge_max_completion_tokens: int | None = field(
         default=None,
-        metadata={"description": "Cap on the judge's completion tokens. Empty: no cap."},
+        metadata={"ge": 1, "description": "Cap on the judge's completion tokens. Empty: no cap."},
     )
     judge_method: JudgeMethod | None = field(
         default=None,
@@ -90,7 +99,7 @@ class Context:
     )
     search_max_results: int = field(
         default=5,
-        metadata={"description": "Results per web_search call (1 to 20)."},
+        metadata={"ge": 1, "le": 20, "description": "Results per web_search call (1 to 20)."},
     )
     search_depth: SearchDepth = field(
         default="basic",
@@ -102,22 +111,31 @@ class Context:
     )
     fetch_max_chars: int = field(
         default=20_000,
-        metadata={"description": "Characters of page text a web_fetch returns at most."},
+        metadata={"ge": 500, "description": "Characters of page text a web_fetch returns at most."},
     )
     deadline_s: float | None = field(
         default=None,
         metadata={
+            "gt": 0,
+            "flag": "--deadline",
             "description": "Seconds the panel may take. Panelists still running then are "
-            "cut and reported as `timeout`. Empty: wait for every panelist."
+            "cut and reported as `timeout`. Empty: wait for every panelist.",
         },
     )
     quorum: int = field(
         default=1,
-        metadata={"description": "Drafts needed for the judge to run (1 to the panel size)."},
+        metadata={
+            "ge": 1,
+            "description": "Drafts needed for the judge to run (1 to the panel size).",
+        },
     )
     budget_usd: float | None = field(
         default=None,
-        metadata={"description": "Refuse runs whose estimated cost exceeds this. Empty: none."},
+        metadata={
+            "gt": 0,
+            "flag": "--budget",
+            "description": "Refuse runs whose estimated cost exceeds this. Empty: none.",
+        },
     )
     fallback_judge: str | None = field(
         default=None,
@@ -138,6 +156,11 @@ class Context:
             "Empty: a fresh shuffle each run."
         },
     )
+
+    def __post_init__(self) -> None:
+        """Refuse a bad value here, whoever builds the context (Python, CLI, serve,
+        LangGraph server, Studio, a parent graph): one `ConfigError` line."""
+        check_fields(self)
 
 
 def context_of(runtime: Any) -> Context:

@@ -1,21 +1,9 @@
 """Progress events, sent on LangGraph's `custom` stream mode.
 
 Every event is a flat JSON dict with an `event` name and the panelist's `model`
-where one applies. The CLI's live view, `fusion serve` and Studio all read these
-same shapes:
-
-- `panelist_started`  {model}
-- `tool_call`         {model, tool: "web_search"|"web_fetch", query | url}
-- `tool_result`       {model, tool, chars, error: bool}
-- `draft_done`        {model, prompt_tokens, completion_tokens, cost_usd, seconds, tool_calls,
-                      truncated: bool (cut at its token limit)}
-- `panelist_failed`   {model, reason, message}
-- `judge_started`     {model, drafts}
-- `judge_done`        {model, status}
-- `judge_fallback`    {model, reason: "tool_choice_ignored", mode: "two_calls"}: the
-  judge's single call was not usable as such, so it goes on in two calls
-- `judge_retry`       {model, reason}: the judge's verdict is asked for once more
-  (answer tokens it streamed before are superseded)
+where one applies; each shape is a `TypedDict` below, and `ProgressEvent` is their
+union. The CLI's live view, `fusion serve` and Studio all read these same shapes,
+and a test checks the README's event table against them.
 
 The judge's answer itself streams in LangGraph's `messages` mode: its chunks come
 from node `judge` with the tag `fusion:answer` (`ANSWER_TAG`). Panelists' calls are
@@ -29,17 +17,125 @@ before the fallback's tokens.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal, NotRequired, get_args, get_type_hints
 
 from langgraph.config import get_stream_writer
+from typing_extensions import TypedDict
+
+from fusion.core.failures import JudgeFailure, ModelFailure
 
 ANSWER_TAG = "fusion:answer"
 
+ToolName = Literal["web_search", "web_fetch"]
 
-def emit(event: str, **fields: Any) -> None:
+
+class PanelistStarted(TypedDict):
+    """A panelist's first model call begins."""
+
+    event: Literal["panelist_started"]
+    model: str
+
+
+class ToolCall(TypedDict):
+    """A panelist asks for a tool: `query` for web_search, `url` for web_fetch."""
+
+    event: Literal["tool_call"]
+    model: str
+    tool: ToolName
+    query: NotRequired[str]
+    url: NotRequired[str]
+
+
+class ToolResult(TypedDict):
+    """A tool call's result reached the panelist: its size, and whether it failed."""
+
+    event: Literal["tool_result"]
+    model: str
+    tool: ToolName
+    chars: int
+    error: bool
+
+
+class DraftDone(TypedDict):
+    """A panelist's draft is written."""
+
+    event: Literal["draft_done"]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    seconds: float
+    tool_calls: int
+    truncated: bool
+    """Cut at its completion-token limit."""
+
+
+class PanelistFailed(TypedDict):
+    """A panelist gave no draft: its typed reason and the provider's words."""
+
+    event: Literal["panelist_failed"]
+    model: str
+    reason: ModelFailure
+    message: str
+
+
+class JudgeStarted(TypedDict):
+    """A judge (or the fallback judge) starts on the drafts."""
+
+    event: Literal["judge_started"]
+    model: str
+    drafts: int
+
+
+class JudgeDone(TypedDict):
+    """A judge finished: `ok`, or why its answer or analysis is missing."""
+
+    event: Literal["judge_done"]
+    model: str
+    status: Literal["ok"] | JudgeFailure
+
+
+class JudgeFallback(TypedDict):
+    """The judge's single call was not usable as such (a provider that ignores a
+    forced tool choice), so it goes on in two calls: analysis, then answer."""
+
+    event: Literal["judge_fallback"]
+    model: str
+    reason: str
+    mode: Literal["two_calls"]
+
+
+class JudgeRetry(TypedDict):
+    """The judge's verdict is asked for once more; answer tokens it streamed before
+    are superseded."""
+
+    event: Literal["judge_retry"]
+    model: str
+    reason: JudgeFailure | None
+
+
+ProgressEvent = (
+    PanelistStarted
+    | ToolCall
+    | ToolResult
+    | DraftDone
+    | PanelistFailed
+    | JudgeStarted
+    | JudgeDone
+    | JudgeFallback
+    | JudgeRetry
+)
+
+EVENT_TYPES: dict[str, type] = {
+    get_args(get_type_hints(kind)["event"])[0]: kind for kind in get_args(ProgressEvent)
+}
+"""Each event's name -> its TypedDict."""
+
+
+def emit(event: ProgressEvent) -> None:
     """Send one progress event; a no-op outside a streaming run."""
     try:
         writer = get_stream_writer()
     except RuntimeError:  # called outside a graph run (unit tests of helpers)
         return
-    writer({"event": event, **fields})
+    writer(event)

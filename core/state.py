@@ -15,6 +15,8 @@ from langgraph.graph.message import add_messages
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from fusion.core.failures import ModelFailure, RunFailure
+
 RunStatus = Literal["ok", "degraded", "failed"]
 ResponseStatus = Literal["ok", "failed", "timeout"]
 # How the judge worked: one streamed structured call (analysis, then answer), two
@@ -85,7 +87,7 @@ class FailedModel(TypedDict):
 
     model: Annotated[str, Field(description="The model ID.")]
     reason: Annotated[
-        str, Field(description="Typed reason: timeout, rate_limited, unauthorized, ...")
+        ModelFailure, Field(description="Typed reason: timeout, rate_limited, unauthorized, ...")
     ]
     message: Annotated[str, Field(description="The provider's own words.")]
 
@@ -125,7 +127,7 @@ class OutputState(TypedDict, total=False):
         list[FailedModel], Field(description="Models that gave no usable output."), operator.add
     ]
     failure_reason: Annotated[
-        str | None, Field(description="Why the answer or analysis is missing, when it is.")
+        RunFailure | None, Field(description="Why the answer or analysis is missing, when it is.")
     ]
     usage: Annotated[Usage, Field(description="Tokens and dollars of the whole run.")]
     judge_mode: Annotated[

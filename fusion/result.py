@@ -6,35 +6,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from fusion.core.analysis import Analysis, Contradiction, PartialCoverage, Stance, UniqueInsight
+from fusion.core.failures import ModelFailure, RunFailure
+from fusion.core.state import ResponseStatus, RunStatus
 
-class Stance(BaseModel):
-    model: str
-    stance: str
-
-
-class Contradiction(BaseModel):
-    topic: str
-    stances: list[Stance]
-
-
-class PartialCoverage(BaseModel):
-    models: list[str]
-    point: str
-
-
-class UniqueInsight(BaseModel):
-    model: str
-    insight: str
-
-
-class Analysis(BaseModel):
-    """The judge's analysis of the panel, naming the real models."""
-
-    consensus: list[str] = Field(default_factory=list)
-    contradictions: list[Contradiction] = Field(default_factory=list)
-    partial_coverage: list[PartialCoverage] = Field(default_factory=list)
-    unique_insights: list[UniqueInsight] = Field(default_factory=list)
-    blind_spots: list[str] = Field(default_factory=list)
+__all__ = [
+    "Analysis",
+    "Contradiction",
+    "FailedModelOut",
+    "FusionResult",
+    "PartialCoverage",
+    "ResponseOut",
+    "SourceOut",
+    "Stance",
+    "UniqueInsight",
+    "UsageOut",
+]
 
 
 class SourceOut(BaseModel):
@@ -57,7 +44,7 @@ class ResponseOut(BaseModel):
     """One panelist's outcome."""
 
     model: str
-    status: Literal["ok", "failed", "timeout"]
+    status: ResponseStatus
     text: str
     sources: list[SourceOut] = Field(default_factory=list)
     usage: UsageOut = Field(default_factory=UsageOut)
@@ -72,19 +59,19 @@ class ResponseOut(BaseModel):
 
 class FailedModelOut(BaseModel):
     model: str
-    reason: str
+    reason: ModelFailure
     message: str = ""
 
 
 class FusionResult(BaseModel):
     """What a fused run produced; failed runs keep every paid draft in `responses`."""
 
-    status: Literal["ok", "degraded", "failed"]
+    status: RunStatus
     answer: str | None = None
     analysis: Analysis | None = None
     responses: list[ResponseOut] = Field(default_factory=list)
     failed_models: list[FailedModelOut] = Field(default_factory=list)
-    failure_reason: str | None = None
+    failure_reason: RunFailure | None = None
     usage: UsageOut = Field(default_factory=UsageOut)
     thread_id: str | None = None
     judge_mode: Literal["single_call", "two_calls", "answer_first"] | None = Field(

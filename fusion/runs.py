@@ -20,6 +20,7 @@ from langgraph.types import Overwrite
 
 from fusion.core.context import Context, context_from
 from fusion.core.errors import ConfigError
+from fusion.core.failures import is_panel_failure
 from fusion.saver import Saver, is_postgres, open_checkpointer, saver_target
 
 CONTEXT_KEY = "fusion_context"
@@ -99,9 +100,6 @@ async def thread_ids(saver: Saver, limit: int | None) -> list[str]:
 LIST_PAGE = 200
 
 
-PANEL_FAILURES = ("insufficient_panel", "all_panels_failed")
-
-
 def is_finished(snapshot: Any) -> bool:
     """Whether a run ended (with any status). A run killed before its first step was
     saved can show no next node yet has no status: it is interrupted, not done."""
@@ -159,7 +157,7 @@ async def reopen_failed_run(graph: Any, config: RunnableConfig, values: dict[str
         return "the judge's analysis"
     if values.get("status") != "failed":
         return ""
-    if reason in PANEL_FAILURES:
+    if is_panel_failure(reason):
         failed = [f["model"] for f in values.get("failed_models") or []]
         kept = [r for r in values.get("responses") or [] if r["status"] == "ok"]
         update = {

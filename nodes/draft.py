@@ -10,7 +10,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.errors import NodeError
 
-from fusion.core.events import emit
+from fusion.core.events import DraftDone, PanelistFailed, emit
 from fusion.core.failures import classify
 from fusion.core.state import FailedModel, PanelistInput, PanelistState, Response, Source
 from fusion.core.usage import finish_reason, total_usage
@@ -77,17 +77,19 @@ async def write_draft(state: PanelistState) -> dict[str, Any]:
     if failure is not None:
         response["status"] = "timeout" if failure["reason"] == "timeout" else "failed"
         response["text"] = ""
-        emit("panelist_failed", **failure)
+        emit(PanelistFailed(event="panelist_failed", **failure))
         return {"responses": [response], "failed_models": [failure]}
     emit(
-        "draft_done",
-        model=model_id,
-        prompt_tokens=usage["prompt_tokens"],
-        completion_tokens=usage["completion_tokens"],
-        cost_usd=usage["cost_usd"],
-        seconds=seconds,
-        tool_calls=response["tool_calls"],
-        truncated=truncated,
+        DraftDone(
+            event="draft_done",
+            model=model_id,
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            cost_usd=usage["cost_usd"],
+            seconds=seconds,
+            tool_calls=response["tool_calls"],
+            truncated=truncated,
+        )
     )
     return {"responses": [response]}
 
@@ -96,7 +98,7 @@ def panelist_failed(state: PanelistInput, error: NodeError) -> dict[str, Any]:
     """Error handler of the panelist node: record the failure, let siblings finish."""
     reason, message = classify(error.error)
     model_id = state["model"]
-    emit("panelist_failed", model=model_id, reason=reason, message=message)
+    emit(PanelistFailed(event="panelist_failed", model=model_id, reason=reason, message=message))
     response = Response(
         model=model_id,
         status="timeout" if reason == "timeout" else "failed",

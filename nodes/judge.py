@@ -15,8 +15,9 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.runtime import Runtime
 
+from fusion.core.analysis import by_model
 from fusion.core.context import Context, context_of
-from fusion.core.events import emit
+from fusion.core.events import JudgeDone, JudgeStarted, emit
 from fusion.core.plan import resolve_plan
 from fusion.core.settings import load_settings_async
 from fusion.core.state import FusionState, JudgeMode, Response, Usage
@@ -24,7 +25,6 @@ from fusion.core.usage import merge_usages, total_usage
 from fusion.nodes.join import drafts_of
 from fusion.nodes.judge_call import JudgeOutcome, run_judge
 from fusion.nodes.judge_input import assign_labels, judge_messages
-from fusion.nodes.judge_schema import JudgeAnalysis
 from fusion.nodes.question import conversation_from
 
 
@@ -50,7 +50,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     for model_id in [state.get("judge_model") or plan.judge, plan.fallback_judge]:
         if model_id is None:
             continue
-        emit("judge_started", model=model_id, drafts=len(drafts))
+        emit(JudgeStarted(event="judge_started", model=model_id, drafts=len(drafts)))
         spec = settings.model_spec(model_id)
         kept_mode = outcome.mode
         outcome = await run_judge(
@@ -65,7 +65,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
         )
         outcome.mode = outcome.mode or kept_mode
         calls += outcome.calls
-        emit("judge_done", model=model_id, status=outcome.failure_reason or "ok")
+        emit(JudgeDone(event="judge_done", model=model_id, status=outcome.failure_reason or "ok"))
         if outcome.answer is not None and outcome.analysis is not None:
             break
 
@@ -86,7 +86,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
         "status": "ok" if complete else "degraded",
         "answer": answer,
         "judge_answer": {"text": outcome.answer.text, "id": outcome.answer.id or ""},
-        "analysis": None if outcome.analysis is None else _named(outcome.analysis, labels),
+        "analysis": None if outcome.analysis is None else by_model(outcome.analysis, labels),
         "failure_reason": None if outcome.analysis is not None else outcome.failure_reason,
     }
     if state.get("messages"):
@@ -107,31 +107,3 @@ def _missing_note(state: FusionState) -> str:
     total = len(state.get("panel") or []) or len(state.get("responses") or [])
     who = ", ".join(f"{f['model']} ({f['reason']})" for f in failed)
     return f"\n\n---\n*{len(failed)} of {total} panelists did not answer: {who}.*"
-
-
-def _named(analysis: JudgeAnalysis, labels: dict[str, str]) -> dict[str, Any]:
-    """The analysis with each response letter replaced by its model ID."""
-
-    def model(label: str) -> str:
-        key = label.strip().removeprefix("Response").strip().upper()
-        return labels.get(key, f"unknown response {label}")
-
-    a = analysis
-    return {
-        "consensus": list(a.consensus),
-        "contradictions": [
-            {
-                "topic": c.topic,
-                "stances": [{"model": model(s.response), "stance": s.stance} for s in c.stances],
-            }
-            for c in a.contradictions
-        ],
-        "partial_coverage": [
-            {"models": [model(r) for r in p.responses], "point": p.point}
-            for p in a.partial_coverage
-        ],
-        "unique_insights": [
-            {"model": model(u.response), "insight": u.insight} for u in a.unique_insights
-        ],
-        "blind_spots": list(a.blind_spots),
-    }

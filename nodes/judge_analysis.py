@@ -12,6 +12,7 @@ from langchain_openai import ChatOpenAI
 from langgraph.constants import TAG_NOSTREAM
 
 from fusion.core.context import JudgeMethod
+from fusion.core.failures import JudgeFailure
 from fusion.core.settings import Settings
 from fusion.core.usage import call_usage
 from fusion.nodes.judge_binding import bind_schema
@@ -57,7 +58,7 @@ async def analyse(
     return None
 
 
-def _read(raw: AIMessage) -> tuple[JudgeAnalysis | None, str, str]:
+def _read(raw: AIMessage) -> tuple[JudgeAnalysis | None, JudgeFailure | None, str]:
     """The analysis, or the typed reason why the reply is unusable."""
     payload = payload_of(raw)
     if payload is None:

@@ -22,7 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 
 from fusion.core.context import JudgeMethod, JudgeOrder
-from fusion.core.events import ANSWER_TAG, emit
+from fusion.core.events import ANSWER_TAG, JudgeFallback, emit
 from fusion.core.providers import chat_model
 from fusion.core.settings import Settings
 from fusion.core.state import JudgeMode
@@ -80,7 +80,14 @@ async def run_judge(
             )
             if outcome.fallback is None:
                 return outcome
-            emit("judge_fallback", model=model_id, reason=outcome.fallback, mode="two_calls")
+            emit(
+                JudgeFallback(
+                    event="judge_fallback",
+                    model=model_id,
+                    reason=outcome.fallback,
+                    mode="two_calls",
+                )
+            )
             # a provider that ignores a forced tool call is asked through response_format
             method = "json_schema"
         outcome.mode = "two_calls"

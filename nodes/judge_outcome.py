@@ -10,17 +10,16 @@ from typing import Any, TypeVar
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, ValidationError
 
-from fusion.core.failures import classify
+from fusion.core.failures import JudgeFailure, classify, judge_failure
 from fusion.core.state import CallUsage, JudgeMode
 from fusion.nodes import judge_prompts as prompts
 from fusion.nodes.judge_schema import JudgeAnalysis
 
-PROBLEMS = {
+PROBLEMS: dict[str, str] = {
     "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
     "judge_schema_mismatch": "it did not match the required schema",
     "judge_empty_completion": "it was empty",
 }
-_KEPT_REASONS = ("rate_limited", "insufficient_credits")
 
 Schema = TypeVar("Schema", bound=BaseModel)
 
@@ -33,7 +32,7 @@ class JudgeOutcome:
 
     answer: AIMessage | None = None
     analysis: JudgeAnalysis | None = None
-    failure_reason: str | None = None
+    failure_reason: JudgeFailure | None = None
     message: str = ""
     calls: list[CallUsage] = field(default_factory=list)
     mode: JudgeMode | None = None
@@ -43,18 +42,19 @@ class JudgeOutcome:
 def record_error(outcome: JudgeOutcome, exc: Exception) -> None:
     """A failed call as the judge's typed reason."""
     reason, message = classify(exc)
-    outcome.failure_reason = reason if reason in _KEPT_REASONS else "judge_upstream_error"
+    outcome.failure_reason = judge_failure(reason)
     outcome.message = message
 
 
-def repair_text(reason: str) -> str:
-    return prompts.REPAIR.format(problem=PROBLEMS.get(reason, "it could not be parsed"))
+def repair_text(reason: JudgeFailure | None) -> str:
+    problem = PROBLEMS.get(reason, "") if reason else ""
+    return prompts.REPAIR.format(problem=problem or "it could not be parsed")
 
 
-def read_json(schema: type[Schema], payload: Any) -> tuple[Schema | None, str, str]:
+def read_json(schema: type[Schema], payload: Any) -> tuple[Schema | None, JudgeFailure | None, str]:
     """`payload` (parsed JSON) as `schema`, or the typed reason it does not fit."""
     try:
-        return schema.model_validate(payload), "", ""
+        return schema.model_validate(payload), None, ""
     except ValidationError as exc:
         return None, "judge_schema_mismatch", str(exc).splitlines()[0]
 

@@ -1,50 +1,26 @@
-"""The judge's structured output, in the judge's own terms: responses by letter.
-
-The judge never sees model names; `fusion.result.Analysis` is the same analysis
-after the code maps letters back to models.
-"""
+"""The judge's structured output. The analysis's one home is `fusion.core.analysis`;
+what is the judge's alone is the verdict: that analysis, then the answer."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from fusion.core.analysis import (
+    JudgeAnalysis,
+    JudgeContradiction,
+    JudgePartialCoverage,
+    JudgeStance,
+    JudgeUniqueInsight,
+)
 
-class JudgeStance(BaseModel):
-    response: str = Field(description="Letter of the response that takes this stance, e.g. A.")
-    stance: str = Field(description="What that response claims on the topic.")
-
-
-class JudgeContradiction(BaseModel):
-    topic: str = Field(description="The point the responses disagree on.")
-    stances: list[JudgeStance] = Field(description="Every distinct stance, with its response.")
-
-
-class JudgePartialCoverage(BaseModel):
-    responses: list[str] = Field(description="Letters of the responses that cover the point.")
-    point: str = Field(description="A point only some responses covered.")
-
-
-class JudgeUniqueInsight(BaseModel):
-    response: str = Field(description="Letter of the only response that made this point.")
-    insight: str = Field(description="The valuable point only that response made.")
-
-
-class JudgeAnalysis(BaseModel):
-    """Record how the panel's responses agree and differ, by response letter."""
-
-    consensus: list[str] = Field(description="Points all or nearly all responses agree on.")
-    contradictions: list[JudgeContradiction] = Field(
-        description="Topics where responses disagree, each stance tied to its response."
-    )
-    partial_coverage: list[JudgePartialCoverage] = Field(
-        description="Points that only some of the responses covered."
-    )
-    unique_insights: list[JudgeUniqueInsight] = Field(
-        description="Valuable points made by a single response."
-    )
-    blind_spots: list[str] = Field(
-        description="Things that matter for the question that every response missed."
-    )
+__all__ = [
+    "JudgeAnalysis",
+    "JudgeContradiction",
+    "JudgePartialCoverage",
+    "JudgeStance",
+    "JudgeUniqueInsight",
+    "JudgeVerdict",
+]
 
 
 class JudgeVerdict(JudgeAnalysis):

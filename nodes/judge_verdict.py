@@ -15,7 +15,7 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from fusion.core.context import JudgeMethod
-from fusion.core.events import ANSWER_TAG, emit
+from fusion.core.events import ANSWER_TAG, JudgeRetry, emit
 from fusion.core.providers import chat_model
 from fusion.core.settings import Settings
 from fusion.core.usage import call_usage
@@ -60,7 +60,7 @@ async def single_call(
     for attempt in range(2):
         if attempt:
             # tokens streamed by the first attempt, if any, are superseded
-            emit("judge_retry", model=model_id, reason=outcome.failure_reason)
+            emit(JudgeRetry(event="judge_retry", model=model_id, reason=outcome.failure_reason))
         stream = VerdictStream(provider=provider)
         try:
             reply = await stream.with_config(tags=[ANSWER_TAG]).ainvoke(conversation)
@@ -75,8 +75,9 @@ async def single_call(
             outcome.message = "the provider answered in prose instead of the forced tool call"
             return
         if payload is None:
-            reason = "judge_empty_completion" if is_empty(raw) else "judge_not_valid_json"
-            outcome.failure_reason = reason
+            outcome.failure_reason = (
+                "judge_empty_completion" if is_empty(raw) else "judge_not_valid_json"
+            )
             outcome.message = raw.text.strip()[:200] or "the judge returned nothing"
         else:
             verdict, reason, message = read_json(JudgeVerdict, payload)
@@ -117,7 +118,7 @@ async def _repair_analysis(
     conversation = [
         *messages,
         AIMessage(outcome.answer.text),
-        HumanMessage(repair_text(outcome.failure_reason or "") + "\n\n" + prompts.ANALYSIS),
+        HumanMessage(repair_text(outcome.failure_reason) + "\n\n" + prompts.ANALYSIS),
     ]
     outcome.analysis = await analyse(
         analyst, model_id, conversation, settings, method, outcome, repairs=0

@@ -8,7 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.prebuilt.tool_node import ToolCallWithContext
@@ -19,7 +19,7 @@ from fusion.core.budget import fit_tool_results, spent_share_reached
 from fusion.core.context import Context, context_of
 from fusion.core.errors import ConfigError
 from fusion.core.estimate import completion_cap
-from fusion.core.events import emit
+from fusion.core.events import PanelistStarted, ToolCall, ToolName, ToolResult, emit
 from fusion.core.failures import classify
 from fusion.core.plan import resolve_plan
 from fusion.core.providers import chat_model
@@ -65,17 +65,20 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     loop = state["messages"]
     update: dict[str, Any] = {}
     if not loop:
-        emit("panelist_started", model=model_id)
+        emit(PanelistStarted(event="panelist_started", model=model_id))
         update["started_at"] = time.time()
     active = branch_seconds(state)
     for result in _new_tool_results(loop):
-        emit(
-            "tool_result",
-            model=model_id,
-            tool=result.name,
-            chars=len(result.text),
-            error=result.status == "error",
-        )
+        if result.name in TOOL_NODES:
+            emit(
+                ToolResult(
+                    event="tool_result",
+                    model=model_id,
+                    tool=cast(ToolName, result.name),
+                    chars=len(result.text),
+                    error=result.status == "error",
+                )
+            )
 
     settings = await load_settings_async()
     used = tool_calls_made(loop)
@@ -111,8 +114,7 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
     assert isinstance(reply, AIMessage)
     reply = _within_budget(reply, max(budget_left, 0))
     for call in reply.tool_calls:
-        target = call["args"].get("query") or call["args"].get("url")
-        emit("tool_call", model=model_id, tool=call["name"], target=target)
+        _emit_tool_call(model_id, call["name"], call["args"])
     usage = call_usage(model_id, reply, settings, seconds=took)
     return {**update, "messages": [reply], "calls": [usage]}
 
@@ -137,6 +139,16 @@ def branch_seconds(state: PanelistState) -> float:
 
 def clock(active: float) -> dict[str, Any]:
     return {"active_s": active, "mark": time.time(), "life": life()}
+
+
+def _emit_tool_call(model_id: str, tool: str, args: dict[str, Any]) -> None:
+    """`tool_call` with the search's `query` or the page's `url`, as documented."""
+    if tool == "web_search":
+        query = str(args.get("query") or "")
+        emit(ToolCall(event="tool_call", model=model_id, tool="web_search", query=query))
+    elif tool == "web_fetch":
+        url = str(args.get("url") or "")
+        emit(ToolCall(event="tool_call", model=model_id, tool="web_fetch", url=url))
 
 
 def _share_spent(state: PanelistState, context: Context, settings: Settings) -> bool:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from fusion.core.estimate import estimate_run
 from fusion.core.plan import resolve_plan
 from fusion.core.settings import load_settings
 from fusion.core.state import CallUsage
+from tests.fixtures.cli import fusion_here
 from tests.fixtures.llm_replies import ChatRequest, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge
@@ -78,13 +78,9 @@ def cli_env(llm_env: ScriptedLLMServer, config_file: Path, tmp_path: Path) -> di
 
 
 def run(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    """`python -m module args`, run in this process: refusals and estimates call no
+    model and need no process of their own."""
+    return fusion_here(*args, env=env, module=module)
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:

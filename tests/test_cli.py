@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.cli import run_fusion
+from tests.fixtures.cli import fusion_here, run_fusion
 from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge
@@ -93,7 +93,7 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_exits_2_with_one_line(case: str, cli_env: dict[str, str]) -> None:
     args, expected = BAD_INPUTS[case]
-    proc = run_fusion(*args, env=cli_env)
+    proc = fusion_here(*args, env=cli_env)
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -105,7 +105,7 @@ def test_bad_input_exits_2_with_one_line(case: str, cli_env: dict[str, str]) -> 
 def test_preset_with_empty_panel_exits_2(cli_env: dict[str, str], tmp_path: Path) -> None:
     config = tmp_path / "fusion.toml"
     config.write_text('[presets.empty]\npanel = []\njudge = "vendor/judge"\n')
-    proc = run_fusion(
+    proc = fusion_here(
         "ask", "Q?", "--preset", "empty", "--no-web", env={**cli_env, "FUSION_CONFIG": str(config)}
     )
     assert proc.returncode == 2
@@ -116,21 +116,21 @@ def test_preset_with_empty_panel_exits_2(cli_env: dict[str, str], tmp_path: Path
 
 def test_missing_api_key_exits_2_naming_the_variable(cli_env: dict[str, str]) -> None:
     env = {k: v for k, v in cli_env.items() if k not in ("FUSION_BASE_URL", "FUSION_API_KEY")}
-    proc = run_fusion("ask", "Q?", "--no-web", env=env)
+    proc = fusion_here("ask", "Q?", "--no-web", env=env)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert "OPENROUTER_API_KEY" in line
 
 
 def test_missing_search_key_exits_2_unless_no_web(cli_env: dict[str, str]) -> None:
-    proc = run_fusion("ask", "Q?", "--panel", "vendor/a", "--judge", "vendor/j", env=cli_env)
+    proc = fusion_here("ask", "Q?", "--panel", "vendor/a", "--judge", "vendor/j", env=cli_env)
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert "TAVILY_API_KEY" in line
 
 
 def test_presets_lists_shipped_presets(cli_env: dict[str, str]) -> None:
-    proc = run_fusion("presets", env={**cli_env, "COLUMNS": "200"})
+    proc = fusion_here("presets", env={**cli_env, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "quality" in proc.stdout and "budget" in proc.stdout
     assert "~anthropic/claude-opus-latest" in proc.stdout

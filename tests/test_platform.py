@@ -210,8 +210,8 @@ def test_the_stream_carries_every_progress_event(streamed_run: StreamedRun) -> N
     assert sorted((e["model"], e["tool"]) for e in calls) == sorted(
         (m, t) for m in PANEL for t in ("web_search", "web_fetch")
     )
-    assert {e["target"] for e in calls if e["tool"] == "web_search"} == {"sea otters sleep"}
-    assert all(e["target"].endswith("/otters") for e in calls if e["tool"] == "web_fetch")
+    assert {e["query"] for e in calls if e["tool"] == "web_search"} == {"sea otters sleep"}
+    assert all(e["url"].endswith("/otters") for e in calls if e["tool"] == "web_fetch")
     results = [e for e in events if e["event"] == "tool_result"]
     assert len(results) == 4 and all(e["chars"] > 0 and not e["error"] for e in results)
     drafts = {e["model"]: e for e in events if e["event"] == "draft_done"}

@@ -89,7 +89,7 @@ def _update_row(row: PanelistRow, kind: Any, event: dict[str, Any]) -> None:
         row.state, row.started = "drafting", time.monotonic()
     elif kind == "tool_call":
         row.state = "searching" if event.get("tool") == "web_search" else "fetching"
-        row.detail = str(event.get("target") or "")
+        row.detail = str(event.get("query") or event.get("url") or "")
     elif kind == "tool_result":
         row.state, row.detail = "drafting", ""
     elif kind == "draft_done":

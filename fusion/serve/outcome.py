@@ -7,12 +7,11 @@ lost, and names the command that continues the run.
 
 from __future__ import annotations
 
+from fusion.core.failures import is_panel_failure
 from fusion.result import FusionResult
 from fusion.serve.errors import NO_RETRY, ApiError
 from fusion.serve.public import public
 from fusion.serve.schemas import CompletionUsage, FusionMetadata
-
-PANEL_FAILURES = ("insufficient_panel", "all_panels_failed")
 
 
 def metadata(result: FusionResult) -> FusionMetadata:
@@ -44,14 +43,14 @@ def failure(result: FusionResult) -> ApiError:
     """The error for a run with no answer: which upstream failed, and how to resume."""
     reason = result.failure_reason or "no_answer"
     who = "; ".join(f"{f.model}: {f.reason} ({f.message})" for f in result.failed_models)
-    if reason in PANEL_FAILURES:
+    if is_panel_failure(reason):
         message = f"the panel failed ({reason})" + (f": {who}" if who else "")
         timed_out = bool(result.failed_models) and all(
             f.reason == "timeout" for f in result.failed_models
         )
     else:
         message = f"the judge failed ({reason}); the panel's drafts are in `fusion.responses`"
-        timed_out = reason == "timeout"
+        timed_out = False  # a judge that timed out is `judge_upstream_error`
     if result.thread_id:
         message += f". Continue it with `fusion resume {result.thread_id}`"
     return ApiError(
