@@ -161,11 +161,14 @@ def structured(payload: dict[str, Any]) -> AIMessage:
 
 
 async def judge(**kwargs: Any) -> judge_call.JudgeOutcome:
+    """The judge's answer-first branch (`judge_order="answer_first"`): an answer call,
+    then the analysis call. The analysis-first single call is covered over real HTTP."""
     return await judge_call.run_judge(
         MODEL,
-        [HumanMessage("drafts")],
+        lambda mode: [HumanMessage("drafts")],
         load_settings(),
         method="function_calling",
+        order="answer_first",
         max_completion_tokens=None,
         **kwargs,
     )
