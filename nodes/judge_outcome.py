@@ -13,12 +13,14 @@ from pydantic import BaseModel, ValidationError
 from fusion.core.failures import classify
 from fusion.core.state import CallUsage, JudgeMode
 from fusion.nodes import judge_prompts as prompts
+from fusion.nodes.judge_cutoff import cut_off_usage
 from fusion.nodes.judge_schema import JudgeAnalysis
 
 PROBLEMS = {
     "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
     "judge_schema_mismatch": "it did not match the required schema",
     "judge_empty_completion": "it was empty",
+    "judge_truncated": "it was cut off at the length limit; keep it shorter",
 }
 _KEPT_REASONS = ("rate_limited", "insufficient_credits")
 
@@ -38,10 +40,22 @@ class JudgeOutcome:
     calls: list[CallUsage] = field(default_factory=list)
     mode: JudgeMode | None = None
     fallback: str | None = None
+    truncated: bool = False
+    """The answer was cut at the judge's token limit (finish_reason `length`)."""
 
 
 def record_error(outcome: JudgeOutcome, exc: Exception) -> None:
-    """A failed call as the judge's typed reason."""
+    """A failed call as the judge's typed reason. A structured reply the SDK refused
+    because it was cut at the token limit is `judge_truncated`, and its tokens count."""
+    cut = cut_off_usage(exc)
+    if cut is not None:
+        outcome.calls.append(cut)
+        outcome.failure_reason = "judge_truncated"
+        outcome.message = (
+            f"the structured reply was cut off at the token limit after "
+            f"{cut['completion_tokens']} tokens (finish_reason length)"
+        )
+        return
     reason, message = classify(exc)
     outcome.failure_reason = reason if reason in _KEPT_REASONS else "judge_upstream_error"
     outcome.message = message

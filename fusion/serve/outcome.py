@@ -7,6 +7,8 @@ lost, and names the command that continues the run.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fusion.result import FusionResult
 from fusion.serve.errors import NO_RETRY, ApiError
 from fusion.serve.public import public
@@ -24,10 +26,17 @@ def metadata(result: FusionResult) -> FusionMetadata:
             f.model_copy(update={"message": public(f.message)}) for f in result.failed_models
         ],
         failure_reason=result.failure_reason,
+        failure_message=result.failure_message,
+        answer_truncated=result.answer_truncated,
         cost_usd=result.usage.cost_usd,
         cost_complete=result.usage.cost_complete,
         thread_id=result.thread_id,
     )
+
+
+def finish_reason(result: FusionResult) -> Literal["stop", "length"]:
+    """`length` when the judge's answer was cut at its token limit, as OpenAI says it."""
+    return "length" if result.answer_truncated else "stop"
 
 
 def usage(result: FusionResult) -> CompletionUsage:

@@ -26,7 +26,7 @@ from fusion.serve.cancel import detached
 from fusion.serve.completion import completion_id
 from fusion.serve.errors import ApiError, internal_error
 from fusion.serve.options import RunRequest
-from fusion.serve.outcome import failure, metadata, usage
+from fusion.serve.outcome import failure, finish_reason, metadata, usage
 from fusion.serve.public import public
 
 log = logging.getLogger("fusion.serve")
@@ -88,7 +88,7 @@ async def chunks(
     rest = unwritten(result.answer, "".join(written))
     if rest:
         yield chunk({"content": rest})
-    yield chunk({}, "stop", fusion=metadata(result).model_dump(mode="json"))
+    yield chunk({}, finish_reason(result), fusion=metadata(result).model_dump(mode="json"))
     if run.include_usage:
         yield chunk(usage=usage(result).model_dump())
     yield ServerSentEvent(data="[DONE]", sep="\n")
