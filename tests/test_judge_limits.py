@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 
 import openai
+import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from fusion import fuse
-from tests.fixtures.llm_replies import ChatRequest, Structured, Text, ToolCalls
+from tests.fixtures.llm_replies import ChatRequest, Error, Structured, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import (
     analysis_for,
@@ -141,3 +142,21 @@ async def test_the_served_api_says_length_when_the_answer_was_cut(
     finishes = [c.choices[0].finish_reason async for c in stream if c.choices]
     assert finishes[-1] == "length"
     await api.close()
+
+
+async def test_the_judges_failure_keeps_the_providers_message_without_the_key(
+    llm_env: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "sk-or-v1-0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("FUSION_API_KEY", secret)
+    llm_env.script("vendor/a", Text("draft a"))
+    llm_env.script(
+        "vendor/judge", lambda r: Error(400, f"context too long for key {secret}: 2362 > 2048")
+    )
+
+    result = await fuse("Q?", panel=["vendor/a"], judge="vendor/judge", web=False)
+
+    assert result.status == "failed" and result.failure_reason == "judge_upstream_error"
+    message = result.failure_message or ""
+    assert "context too long" in message and "2362 > 2048" in message  # the provider's words
+    assert secret not in message and "[redacted]" in message

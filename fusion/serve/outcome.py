@@ -26,7 +26,7 @@ def metadata(result: FusionResult) -> FusionMetadata:
             f.model_copy(update={"message": public(f.message)}) for f in result.failed_models
         ],
         failure_reason=result.failure_reason,
-        failure_message=result.failure_message,
+        failure_message=public(result.failure_message) if result.failure_message else None,
         answer_truncated=result.answer_truncated,
         cost_usd=result.usage.cost_usd,
         cost_complete=result.usage.cost_complete,
@@ -59,7 +59,10 @@ def failure(result: FusionResult) -> ApiError:
             f.reason == "timeout" for f in result.failed_models
         )
     else:
-        message = f"the judge failed ({reason}); the panel's drafts are in `fusion.responses`"
+        message = f"the judge failed ({reason})" + (
+            f": {public(result.failure_message)}" if result.failure_message else ""
+        )
+        message += "; the panel's drafts are in `fusion.responses`"
         timed_out = reason == "timeout"
     if result.thread_id:
         message += f". Continue it with `fusion resume {result.thread_id}`"
