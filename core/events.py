@@ -12,8 +12,11 @@ same shapes:
 - `panelist_failed`   {model, reason, message}
 - `judge_started`     {model, drafts}
 - `judge_done`        {model, status}
-- `judge_fallback`    {model, reason: "tool_choice_ignored", mode: "two_calls"}: the
-  judge's single call was not usable as such, so it goes on in two calls
+- `judge_input_trimmed` {model, drafts, window}: the longest drafts' tails were cut
+  to fit the judge's context window (each says so to the judge)
+- `judge_fallback`    {model, reason: "tool_choice_ignored" | "judge_truncated",
+  mode: "two_calls"}: the judge's single call was not usable as such (a provider that
+  ignores forced tools, or a verdict cut before its answer), so it goes on in two calls
 - `judge_retry`       {model, reason}: the judge's verdict is asked for once more
   (answer tokens it streamed before are superseded)
 

@@ -21,8 +21,10 @@ from fusion.core.plan import resolve_plan
 from fusion.core.settings import load_settings_async
 from fusion.core.state import FusionState, JudgeMode, Response, Usage
 from fusion.core.usage import merge_usages, total_usage
+from fusion.core.windows import learn_windows, window
 from fusion.nodes.join import drafts_of
 from fusion.nodes.judge_call import JudgeOutcome, run_judge
+from fusion.nodes.judge_fit import fit_drafts
 from fusion.nodes.judge_input import assign_labels, judge_messages
 from fusion.nodes.judge_schema import JudgeAnalysis
 from fusion.nodes.question import conversation_from
@@ -38,10 +40,22 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     labels = {label: draft["model"] for label, draft in labelled}
     conversation = conversation_from(state)
 
-    def messages_for(mode: JudgeMode) -> list[BaseMessage]:
+    def build(shown: list[tuple[str, Response]], mode: JudgeMode = "single_call") -> list[Any]:
         return judge_messages(
-            state["question"], conversation[:-1], labelled, context.instructions, mode
+            state["question"], conversation[:-1], shown, context.instructions, mode
         )
+
+    judges = [m for m in (state.get("judge_model") or plan.judge, plan.fallback_judge) if m]
+    await learn_windows(judges, settings)
+    smallest = min(window(m, settings) for m in judges)
+    labelled, cut_drafts = fit_drafts(
+        labelled, build, smallest, context.judge_max_completion_tokens
+    )
+    if cut_drafts:
+        emit("judge_input_trimmed", model=judges[0], drafts=cut_drafts, window=smallest)
+
+    def messages_for(mode: JudgeMode) -> list[BaseMessage]:
+        return build(labelled, mode)
 
     # A run resumed for its missing analysis keeps the answer it already paid for.
     kept = state.get("judge_answer") if state.get("analysis") is None else None

@@ -17,6 +17,7 @@ from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import (
     analysis_for,
     answer_for,
+    echo_judge,
     is_verdict_request,
     responses_in,
     schema_fields,
@@ -160,3 +161,31 @@ async def test_the_judges_failure_keeps_the_providers_message_without_the_key(
     message = result.failure_message or ""
     assert "context too long" in message and "2362 > 2048" in message  # the provider's words
     assert secret not in message and "[redacted]" in message
+
+
+async def test_judge_input_over_its_window_is_trimmed_and_the_run_is_ok(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    from fusion.core.windows import forget_windows
+
+    forget_windows()
+    llm_env.windows = {"vendor/judge": 4096}  # reported like vLLM's max_model_len
+    long_draft = "A long, looping draft. " * 1500  # 34,500 characters, ~8,600 tokens
+    llm_env.script("vendor/long", Text(long_draft))
+    llm_env.script("vendor/short", Text("A short draft."))
+    llm_env.script("vendor/judge", echo_judge)
+    try:
+        result = await fuse(
+            "Q?", panel=["vendor/long", "vendor/short"], judge="vendor/judge", web=False
+        )
+    finally:
+        forget_windows()
+
+    assert result.status == "ok", result
+    (request,) = llm_env.requests_for("vendor/judge")
+    shown = responses_in(request)
+    cut = [t for t in shown.values() if "cut to fit the judge's context window" in t]
+    assert len(cut) == 1 and cut[0].startswith("A long, looping draft.")
+    assert "A short draft." in shown.values()  # the short one is whole
+    # what the judge was sent fits its window with room for its answer
+    assert request.usage is not None and request.usage["prompt_tokens"] <= 4096 - 2048
