@@ -28,6 +28,7 @@ from fusion.serve.errors import ApiError, internal_error
 from fusion.serve.options import RunRequest
 from fusion.serve.outcome import failure, finish_reason, metadata, usage
 from fusion.serve.public import public
+from fusion.serve.wording import for_api
 
 log = logging.getLogger("fusion.serve")
 COMMENT_LIMIT = 300
@@ -75,7 +76,7 @@ async def chunks(
             elif kind == "values":
                 final = data
     except ConfigError as exc:
-        yield _error(ApiError(400, str(exc), code="invalid_request"))
+        yield _error(ApiError(400, for_api(str(exc)), code="invalid_request"))
         return
     except Exception:
         log.exception("run %s failed while streaming", thread_id)
