@@ -82,3 +82,15 @@ def _common_length(lengths: list[int], total: int) -> int:
             return remaining // left
         remaining -= n
     return ordered[-1] if ordered else 0
+
+
+def trim_tails(texts: list[str], excess_chars: int, marker: str) -> list[str]:
+    """The texts with the longest cut to a common length (tails dropped, `marker`
+    with `{count}` added to each cut one) so they shrink by `excess_chars` in all;
+    unchanged when nothing is in excess."""
+    if excess_chars <= 0:
+        return list(texts)
+    lengths = [len(t) for t in texts]
+    room = sum(lengths) - excess_chars - len(texts) * len(marker.format(count=10**9))
+    limit = _common_length(lengths, room)
+    return [t[:limit] + marker.format(count=len(t) - limit) if len(t) > limit else t for t in texts]

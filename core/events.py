@@ -22,7 +22,7 @@ from typing import Literal, NotRequired, get_args, get_type_hints
 from langgraph.config import get_stream_writer
 from typing_extensions import TypedDict
 
-from fusion.core.failures import JudgeFailure, ModelFailure
+from fusion.core.failures import JudgeFailure, JudgeFallbackReason, ModelFailure
 
 ANSWER_TAG = "fusion:answer"
 
@@ -95,13 +95,25 @@ class JudgeDone(TypedDict):
     status: Literal["ok"] | JudgeFailure
 
 
+class JudgeInputTrimmed(TypedDict):
+    """The longest drafts' tails were cut to fit the judge's context window (each
+    draft says so to the judge)."""
+
+    event: Literal["judge_input_trimmed"]
+    model: str
+    drafts: int
+    """How many drafts were cut."""
+    window: int
+
+
 class JudgeFallback(TypedDict):
     """The judge's single call was not usable as such (a provider that ignores a
-    forced tool choice), so it goes on in two calls: analysis, then answer."""
+    forced tool choice, or a verdict cut before its answer), so it goes on in two
+    calls: analysis, then answer."""
 
     event: Literal["judge_fallback"]
     model: str
-    reason: str
+    reason: JudgeFallbackReason
     mode: Literal["two_calls"]
 
 
@@ -122,6 +134,7 @@ ProgressEvent = (
     | PanelistFailed
     | JudgeStarted
     | JudgeDone
+    | JudgeInputTrimmed
     | JudgeFallback
     | JudgeRetry
 )

@@ -40,11 +40,17 @@ JudgeFailure = Literal[
     "judge_empty_completion",
     "judge_not_valid_json",
     "judge_schema_mismatch",
+    "judge_truncated",
     "rate_limited",
     "insufficient_credits",
 ]
 """Why the judge's answer or analysis is missing. A judge that was rate limited or
-out of credits keeps that reason, since the fix (wait, add credits) is the caller's."""
+out of credits keeps that reason, since the fix (wait, add credits) is the caller's.
+`judge_truncated`: the answer was cut at the judge's token limit (kept, marked)."""
+
+JudgeFallbackReason = Literal["tool_choice_ignored", "judge_truncated"]
+"""Why the judge left its single call for two: a provider that ignores a forced tool
+choice, or a verdict cut before its answer."""
 
 RunFailure = PanelFailure | JudgeFailure
 """A run's `failure_reason`."""

@@ -129,6 +129,13 @@ class OutputState(TypedDict, total=False):
     failure_reason: Annotated[
         RunFailure | None, Field(description="Why the answer or analysis is missing, when it is.")
     ]
+    failure_message: Annotated[
+        str | None,
+        Field(description="The judge's failure in the provider's own words (secrets redacted)."),
+    ]
+    answer_truncated: Annotated[
+        bool, Field(description="True when the answer was cut at the judge's token limit.")
+    ]
     usage: Annotated[Usage, Field(description="Tokens and dollars of the whole run.")]
     judge_mode: Annotated[
         JudgeMode | None,
@@ -163,7 +170,8 @@ class FusionState(InputState, OutputState, total=False):
     judge_answer: Annotated[
         dict[str, str] | None,
         Field(
-            description="The judge's answer as written (text, message id), so a resumed "
+            description="The judge's answer as written (text, message id, finish_reason), "
+            "so a resumed "
             "run can add a missing analysis without paying for the answer again."
         ),
     ]

@@ -72,6 +72,12 @@ class FusionResult(BaseModel):
     responses: list[ResponseOut] = Field(default_factory=list)
     failed_models: list[FailedModelOut] = Field(default_factory=list)
     failure_reason: RunFailure | None = None
+    failure_message: str | None = Field(
+        default=None, description="Why, in the provider's own words (secrets redacted)."
+    )
+    answer_truncated: bool = Field(
+        default=False, description="True when the answer was cut at the judge's token limit."
+    )
     usage: UsageOut = Field(default_factory=UsageOut)
     thread_id: str | None = None
     judge_mode: Literal["single_call", "two_calls", "answer_first"] | None = Field(
@@ -93,6 +99,8 @@ class FusionResult(BaseModel):
             responses=state.get("responses") or [],
             failed_models=state.get("failed_models") or [],
             failure_reason=state.get("failure_reason"),
+            failure_message=state.get("failure_message"),
+            answer_truncated=bool(state.get("answer_truncated")),
             usage=state.get("usage") or UsageOut(),
             thread_id=thread_id,
             judge_mode=state.get("judge_mode"),

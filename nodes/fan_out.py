@@ -58,6 +58,8 @@ async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, An
         "judge_answer": None,
         "analysis": None,
         "failure_reason": None,
+        "failure_message": None,
+        "answer_truncated": False,
         "rerun": [],
         "deadline_s": context.deadline_s,
     }

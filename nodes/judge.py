@@ -17,13 +17,15 @@ from langgraph.runtime import Runtime
 
 from fusion.core.analysis import by_model
 from fusion.core.context import Context, context_of
-from fusion.core.events import JudgeDone, JudgeStarted, emit
+from fusion.core.events import JudgeDone, JudgeInputTrimmed, JudgeStarted, emit
 from fusion.core.plan import resolve_plan
 from fusion.core.settings import load_settings_async
 from fusion.core.state import FusionState, JudgeMode, Response, Usage
 from fusion.core.usage import merge_usages, total_usage
+from fusion.core.windows import learn_windows, window
 from fusion.nodes.join import drafts_of
 from fusion.nodes.judge_call import JudgeOutcome, run_judge
+from fusion.nodes.judge_fit import fit_drafts
 from fusion.nodes.judge_input import assign_labels, judge_messages
 from fusion.nodes.question import conversation_from
 
@@ -38,14 +40,31 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     labels = {label: draft["model"] for label, draft in labelled}
     conversation = conversation_from(state)
 
-    def messages_for(mode: JudgeMode) -> list[BaseMessage]:
+    def build(shown: list[tuple[str, Response]], mode: JudgeMode = "single_call") -> list[Any]:
         return judge_messages(
-            state["question"], conversation[:-1], labelled, context.instructions, mode
+            state["question"], conversation[:-1], shown, context.instructions, mode
         )
+
+    judges = [m for m in (state.get("judge_model") or plan.judge, plan.fallback_judge) if m]
+    await learn_windows(judges, settings)
+    smallest = min(window(m, settings) for m in judges)
+    labelled, cut_drafts = fit_drafts(
+        labelled, build, smallest, context.judge_max_completion_tokens
+    )
+    if cut_drafts:
+        emit(
+            JudgeInputTrimmed(
+                event="judge_input_trimmed", model=judges[0], drafts=cut_drafts, window=smallest
+            )
+        )
+
+    def messages_for(mode: JudgeMode) -> list[BaseMessage]:
+        return build(labelled, mode)
 
     # A run resumed for its missing analysis keeps the answer it already paid for.
     kept = state.get("judge_answer") if state.get("analysis") is None else None
     outcome = JudgeOutcome(answer=AIMessage(kept["text"], id=kept["id"]) if kept else None)
+    cut = bool(kept and kept.get("finish_reason") == "length")  # the answer was cut
     calls = []
     for model_id in [state.get("judge_model") or plan.judge, plan.fallback_judge]:
         if model_id is None:
@@ -53,6 +72,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
         emit(JudgeStarted(event="judge_started", model=model_id, drafts=len(drafts)))
         spec = settings.model_spec(model_id)
         kept_mode = outcome.mode
+        passed = outcome.answer
         outcome = await run_judge(
             model_id,
             messages_for,
@@ -64,6 +84,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
             answer=outcome.answer,  # a fallback judge only adds what is missing
         )
         outcome.mode = outcome.mode or kept_mode
+        cut = cut if passed is not None else outcome.truncated  # a kept answer stays as it was
         calls += outcome.calls
         emit(JudgeDone(event="judge_done", model=model_id, status=outcome.failure_reason or "ok"))
         if outcome.answer is not None and outcome.analysis is not None:
@@ -74,21 +95,30 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     update: dict[str, Any] = {"judge_labels": labels, "judge_calls": calls, "usage": usage}
     if outcome.mode is not None:  # None: only the analysis was added to a kept answer
         update["judge_mode"] = outcome.mode
+    update["failure_message"] = outcome.message or None  # the provider's words, redacted
     if outcome.answer is None:
         return update | {
             "status": "failed",
             "failure_reason": outcome.failure_reason or "judge_upstream_error",
         }
     answer = outcome.answer.text.strip() + _missing_note(state)
-    cut = any(d.get("truncated") for d in drafts)  # a draft cut at its limit
-    complete = outcome.analysis is not None and not state.get("failed_models") and not cut
+    draft_cut = any(d.get("truncated") for d in drafts)  # a draft cut at its limit
+    complete = outcome.analysis is not None and not state.get("failed_models")
+    reason = None if outcome.analysis is not None else outcome.failure_reason
     update |= {
-        "status": "ok" if complete else "degraded",
+        "status": "ok" if complete and not draft_cut and not cut else "degraded",
         "answer": answer,
-        "judge_answer": {"text": outcome.answer.text, "id": outcome.answer.id or ""},
+        "answer_truncated": cut,
+        "judge_answer": {
+            "text": outcome.answer.text,
+            "id": outcome.answer.id or "",
+            "finish_reason": "length" if cut else "stop",
+        },
         "analysis": None if outcome.analysis is None else by_model(outcome.analysis, labels),
-        "failure_reason": None if outcome.analysis is not None else outcome.failure_reason,
+        "failure_reason": "judge_truncated" if cut else reason,
     }
+    if not update["failure_reason"]:
+        update["failure_message"] = None
     if state.get("messages"):
         # The streamed answer's ID, so `messages` mode does not send it twice.
         update["messages"] = [AIMessage(answer, name="fusion", id=outcome.answer.id)]

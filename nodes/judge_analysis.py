@@ -16,6 +16,7 @@ from fusion.core.failures import JudgeFailure
 from fusion.core.settings import Settings
 from fusion.core.usage import call_usage
 from fusion.nodes.judge_binding import bind_schema
+from fusion.nodes.judge_cutoff import is_cut
 from fusion.nodes.judge_outcome import (
     JudgeOutcome,
     as_plain_text,
@@ -44,8 +45,11 @@ async def analyse(
         try:
             raw = await structured.ainvoke(conversation)
         except Exception as exc:
-            record_error(outcome, exc)
-            return None
+            record_error(outcome, exc)  # a cut reply: tokens counted, judge_truncated
+            if outcome.failure_reason != "judge_truncated":
+                return None
+            conversation = [*conversation, HumanMessage(repair_text("judge_truncated"))]
+            continue
         if not isinstance(raw, AIMessage):
             raw = AIMessage(raw.text)
         outcome.calls.append(call_usage(model_id, raw, settings))
@@ -60,6 +64,8 @@ async def analyse(
 
 def _read(raw: AIMessage) -> tuple[JudgeAnalysis | None, JudgeFailure | None, str]:
     """The analysis, or the typed reason why the reply is unusable."""
+    if is_cut(raw):
+        return None, "judge_truncated", "the analysis was cut off at the token limit"
     payload = payload_of(raw)
     if payload is None:
         if is_empty(raw):

@@ -29,8 +29,9 @@ from fusion.core.state import JudgeMode
 from fusion.core.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
 from fusion.nodes.judge_analysis import analyse
+from fusion.nodes.judge_cutoff import is_cut
 from fusion.nodes.judge_outcome import PROBLEMS, JudgeOutcome, record_error
-from fusion.nodes.judge_verdict import single_call
+from fusion.nodes.judge_verdict import TOOL_CHOICE_IGNORED, single_call
 
 __all__ = ["JudgeOutcome", "MessagesFor", "run_judge"]
 
@@ -88,8 +89,9 @@ async def run_judge(
                     mode="two_calls",
                 )
             )
-            # a provider that ignores a forced tool call is asked through response_format
-            method = "json_schema"
+            if outcome.fallback == TOOL_CHOICE_IGNORED:
+                # a provider that ignores a forced tool call is asked through response_format
+                method = "json_schema"
         outcome.mode = "two_calls"
         return await _two_calls(model_id, messages_for("two_calls"), settings, method, cap, outcome)
     except Exception as exc:  # building the model (a missing key, a bad provider)
@@ -155,9 +157,10 @@ async def _write_answer(
         return None
     outcome.calls.append(call_usage(model_id, reply, settings))
     if not reply.text.strip():
-        outcome.failure_reason = "judge_empty_completion"
+        outcome.failure_reason = "judge_truncated" if is_cut(reply) else "judge_empty_completion"
         outcome.message = "the judge returned an empty answer"
         return None
+    outcome.truncated = is_cut(reply)  # kept, and said: the run is degraded
     return reply
 
 

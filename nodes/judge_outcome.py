@@ -10,15 +10,17 @@ from typing import Any, TypeVar
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, ValidationError
 
-from fusion.core.failures import JudgeFailure, classify, judge_failure
+from fusion.core.failures import JudgeFailure, JudgeFallbackReason, classify, judge_failure
 from fusion.core.state import CallUsage, JudgeMode
 from fusion.nodes import judge_prompts as prompts
+from fusion.nodes.judge_cutoff import cut_off_usage
 from fusion.nodes.judge_schema import JudgeAnalysis
 
 PROBLEMS: dict[str, str] = {
     "judge_not_valid_json": "it was not valid JSON (or not the structured call)",
     "judge_schema_mismatch": "it did not match the required schema",
     "judge_empty_completion": "it was empty",
+    "judge_truncated": "it was cut off at the length limit; keep it shorter",
 }
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -36,11 +38,23 @@ class JudgeOutcome:
     message: str = ""
     calls: list[CallUsage] = field(default_factory=list)
     mode: JudgeMode | None = None
-    fallback: str | None = None
+    fallback: JudgeFallbackReason | None = None
+    truncated: bool = False
+    """The answer was cut at the judge's token limit (finish_reason `length`)."""
 
 
 def record_error(outcome: JudgeOutcome, exc: Exception) -> None:
-    """A failed call as the judge's typed reason."""
+    """A failed call as the judge's typed reason. A structured reply the SDK refused
+    because it was cut at the token limit is `judge_truncated`, and its tokens count."""
+    cut = cut_off_usage(exc)
+    if cut is not None:
+        outcome.calls.append(cut)
+        outcome.failure_reason = "judge_truncated"
+        outcome.message = (
+            f"the structured reply was cut off at the token limit after "
+            f"{cut['completion_tokens']} tokens (finish_reason length)"
+        )
+        return
     reason, message = classify(exc)
     outcome.failure_reason = judge_failure(reason)
     outcome.message = message

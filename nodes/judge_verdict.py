@@ -12,6 +12,8 @@ reported as `tool_choice_ignored`, and the caller falls back to two calls.
 
 from __future__ import annotations
 
+from typing import Final
+
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from fusion.core.context import JudgeMethod
@@ -22,6 +24,7 @@ from fusion.core.usage import call_usage
 from fusion.nodes import judge_prompts as prompts
 from fusion.nodes.judge_analysis import analyse
 from fusion.nodes.judge_binding import bind_schema
+from fusion.nodes.judge_cutoff import is_cut, partial_verdict
 from fusion.nodes.judge_outcome import (
     JudgeOutcome,
     as_plain_text,
@@ -34,7 +37,7 @@ from fusion.nodes.judge_outcome import (
 from fusion.nodes.judge_schema import JudgeAnalysis, JudgeVerdict
 from fusion.nodes.judge_stream import VerdictStream
 
-TOOL_CHOICE_IGNORED = "tool_choice_ignored"
+TOOL_CHOICE_IGNORED: Final = "tool_choice_ignored"
 
 
 async def single_call(
@@ -66,9 +69,22 @@ async def single_call(
             reply = await stream.with_config(tags=[ANSWER_TAG]).ainvoke(conversation)
         except Exception as exc:
             record_error(outcome, exc)
+            if outcome.failure_reason == "judge_truncated":  # the SDK refused a cut reply
+                outcome.fallback = "judge_truncated"
             return
         raw = stream.reply or AIMessage("")
         outcome.calls.append(call_usage(model_id, reply, settings))
+        if is_cut(reply) or is_cut(raw):
+            cut_json = stream.reader.json_text or "".join(
+                str(call.get("args") or "") for call in raw.invalid_tool_calls[:1]
+            )  # a whole (not streamed) reply's cut arguments are an invalid tool call
+            kept = _keep_cut_verdict(cut_json, reply, outcome)
+            if kept and outcome.analysis is None:
+                await _repair_analysis(
+                    model_id, messages, settings, outcome, method, cap=max_completion_tokens
+                )
+                outcome.failure_reason = "judge_truncated"  # the answer is still cut
+            return
         payload = raw.tool_calls[0]["args"] if raw.tool_calls else json_in_text(raw.text)
         if payload is None and method == "function_calling" and raw.text.strip():
             outcome.fallback = TOOL_CHOICE_IGNORED
@@ -101,6 +117,23 @@ async def single_call(
             outcome.message = message or "the verdict had an empty answer"
         repair = HumanMessage(repair_text(outcome.failure_reason))
         conversation = [*conversation, as_plain_text(raw), repair]
+
+
+def _keep_cut_verdict(json_text: str, reply: AIMessage, outcome: JudgeOutcome) -> bool:
+    """A verdict cut at the token limit: keep its answer so far (marked as cut) and its
+    analysis if whole; with no answer at all, ask for two calls, each with its own
+    limit. True when an answer was kept."""
+    answer, analysis = partial_verdict(json_text)
+    outcome.failure_reason = "judge_truncated"
+    if not answer.strip():
+        outcome.fallback = "judge_truncated"
+        outcome.message = "the verdict was cut off at the token limit before its answer"
+        return False
+    outcome.answer = AIMessage(answer, id=reply.id)
+    outcome.analysis = analysis
+    outcome.truncated = True
+    outcome.message = "the judge's answer was cut off at its token limit (finish_reason length)"
+    return True
 
 
 async def _repair_analysis(

@@ -89,8 +89,12 @@ async def test_a_real_run_sends_only_events_of_the_declared_shapes(
             events.append(data)
 
     names = [e["event"] for e in events]
-    # every event but the judge's fault paths (fallback, retry), which have their own tests
-    assert set(names) == set(EVENT_TYPES) - {"judge_fallback", "judge_retry"}, names
+    # every event but the judge's fault paths (fallback, retry, trimmed input), tested apart
+    assert set(names) == set(EVENT_TYPES) - {
+        "judge_fallback",
+        "judge_retry",
+        "judge_input_trimmed",
+    }, names
     for event in events:
         kind = EVENT_TYPES[event["event"]]
         TypeAdapter(kind).validate_python(event, strict=True)

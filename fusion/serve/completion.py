@@ -16,7 +16,7 @@ from langgraph.types import Checkpointer
 from fusion.api import collect, run_input, stream_run
 from fusion.serve.cancel import until_disconnect
 from fusion.serve.options import RunRequest
-from fusion.serve.outcome import failure, metadata, usage
+from fusion.serve.outcome import failure, finish_reason, metadata, usage
 from fusion.serve.schemas import AssistantMessage, ChatCompletion, Choice
 
 CLIENT_CLOSED = 499  # nginx's status for "client closed the request"; nobody reads it
@@ -35,7 +35,12 @@ async def complete(
         id=completion_id(thread_id),
         created=int(time.time()),
         model=run.model,
-        choices=[Choice(message=AssistantMessage(content=result.answer))],
+        choices=[
+            Choice(
+                message=AssistantMessage(content=result.answer),
+                finish_reason=finish_reason(result),
+            )
+        ],
         usage=usage(result),
         fusion=metadata(result),
     )

@@ -19,6 +19,7 @@ from fusion.core.errors import ConfigError, SetupError
 from fusion.core.settings import Settings, load_settings
 from fusion.serve.errors import NO_RETRY, ApiError
 from fusion.serve.schemas import ChatCompletionRequest, ChatMessage
+from fusion.serve.wording import for_api
 
 MODEL = "fusion"
 T = TypeVar("T")
@@ -165,6 +166,8 @@ def _bad_request(build: Callable[[], T]) -> T:
     try:
         return build()
     except SetupError as exc:
-        raise ApiError(503, str(exc), code="server_not_configured", headers=NO_RETRY) from None
+        raise ApiError(
+            503, for_api(str(exc)), code="server_not_configured", headers=NO_RETRY
+        ) from None
     except ConfigError as exc:
-        raise ApiError(400, str(exc), code="invalid_request") from None
+        raise ApiError(400, for_api(str(exc)), code="invalid_request") from None

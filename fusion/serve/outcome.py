@@ -7,6 +7,8 @@ lost, and names the command that continues the run.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fusion.core.failures import is_panel_failure
 from fusion.result import FusionResult
 from fusion.serve.errors import NO_RETRY, ApiError
@@ -23,10 +25,17 @@ def metadata(result: FusionResult) -> FusionMetadata:
             f.model_copy(update={"message": public(f.message)}) for f in result.failed_models
         ],
         failure_reason=result.failure_reason,
+        failure_message=public(result.failure_message) if result.failure_message else None,
+        answer_truncated=result.answer_truncated,
         cost_usd=result.usage.cost_usd,
         cost_complete=result.usage.cost_complete,
         thread_id=result.thread_id,
     )
+
+
+def finish_reason(result: FusionResult) -> Literal["stop", "length"]:
+    """`length` when the judge's answer was cut at its token limit, as OpenAI says it."""
+    return "length" if result.answer_truncated else "stop"
 
 
 def usage(result: FusionResult) -> CompletionUsage:
@@ -49,7 +58,10 @@ def failure(result: FusionResult) -> ApiError:
             f.reason == "timeout" for f in result.failed_models
         )
     else:
-        message = f"the judge failed ({reason}); the panel's drafts are in `fusion.responses`"
+        message = f"the judge failed ({reason})" + (
+            f": {public(result.failure_message)}" if result.failure_message else ""
+        )
+        message += "; the panel's drafts are in `fusion.responses`"
         timed_out = False  # a judge that timed out is `judge_upstream_error`
     if result.thread_id:
         message += f". Continue it with `fusion resume {result.thread_id}`"

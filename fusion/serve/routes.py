@@ -27,6 +27,7 @@ from fusion.serve.limits import checked_request
 from fusion.serve.options import model_ids, run_request, server_settings
 from fusion.serve.schemas import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
 from fusion.serve.stream import stream_response
+from fusion.serve.wording import for_api
 
 log = logging.getLogger("fusion.serve")
 THREAD_HEADER = "X-Fusion-Thread-Id"
@@ -47,7 +48,7 @@ class OpenAIRoute(APIRoute):
             except RequestValidationError as exc:
                 return validation_error(list(exc.errors())).response()
             except ConfigError as exc:  # a check inside the run, after ours passed
-                return ApiError(400, str(exc), code="invalid_request").response()
+                return ApiError(400, for_api(str(exc)), code="invalid_request").response()
             except HTTPException as exc:  # FastAPI's own refusals (e.g. an unparsable body)
                 return ApiError(exc.status_code, str(exc.detail), code="invalid_request").response()
             except Exception:

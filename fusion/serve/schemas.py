@@ -102,6 +102,8 @@ class FusionMetadata(BaseModel):
     responses: list[ResponseOut] = Field(default_factory=list)
     failed_models: list[FailedModelOut] = Field(default_factory=list)
     failure_reason: str | None = None
+    failure_message: str | None = None
+    answer_truncated: bool = False
     cost_usd: float | None = None
     cost_complete: bool = True
     thread_id: str | None = None
@@ -115,7 +117,7 @@ class AssistantMessage(BaseModel):
 class Choice(BaseModel):
     index: int = 0
     message: AssistantMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: Literal["stop", "length"] = "stop"
 
 
 class ChatCompletion(BaseModel):

@@ -26,8 +26,9 @@ from fusion.serve.cancel import detached
 from fusion.serve.completion import completion_id
 from fusion.serve.errors import ApiError, internal_error
 from fusion.serve.options import RunRequest
-from fusion.serve.outcome import failure, metadata, usage
+from fusion.serve.outcome import failure, finish_reason, metadata, usage
 from fusion.serve.public import public
+from fusion.serve.wording import for_api
 
 log = logging.getLogger("fusion.serve")
 COMMENT_LIMIT = 300
@@ -75,7 +76,7 @@ async def chunks(
             elif kind == "values":
                 final = data
     except ConfigError as exc:
-        yield _error(ApiError(400, str(exc), code="invalid_request"))
+        yield _error(ApiError(400, for_api(str(exc)), code="invalid_request"))
         return
     except Exception:
         log.exception("run %s failed while streaming", thread_id)
@@ -88,7 +89,7 @@ async def chunks(
     rest = unwritten(result.answer, "".join(written))
     if rest:
         yield chunk({"content": rest})
-    yield chunk({}, "stop", fusion=metadata(result).model_dump(mode="json"))
+    yield chunk({}, finish_reason(result), fusion=metadata(result).model_dump(mode="json"))
     if run.include_usage:
         yield chunk(usage=usage(result).model_dump())
     yield ServerSentEvent(data="[DONE]", sep="\n")
