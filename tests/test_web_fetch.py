@@ -134,13 +134,13 @@ async def test_page_text_is_fenced_as_untrusted(web_env: ScriptedWebServer) -> N
 
 
 async def test_cut_to_the_budget_with_a_marker(web_env: ScriptedWebServer) -> None:
-    url = web_env.page("/long.txt", "x" * 1000, content_type="text/plain")
+    url = web_env.page("/long.txt", "x" * 2000, content_type="text/plain")
 
-    message = await call_tool(web_fetch, {"url": url}, Context(fetch_max_chars=100))
+    message = await call_tool(web_fetch, {"url": url}, Context(fetch_max_chars=500))
 
-    assert fenced(message.content) == "x" * 100
-    assert "showing 100 of 1,000 characters; 900 characters left out" in message.content
-    assert message.artifact["chars"] == 100
+    assert fenced(message.content) == "x" * 500
+    assert "showing 500 of 2,000 characters; 1,500 characters left out" in message.content
+    assert message.artifact["chars"] == 500
     assert message.artifact["truncated"] is True
 
 
