@@ -125,7 +125,9 @@ async def test_options_come_from_the_context(web_env: ScriptedWebServer) -> None
 
     await call_tool(web_search, {"query": "q"}, context)
     await call_tool(web_search, {"query": "q"})  # no context: the defaults
-    await call_tool(web_search, {"query": "q"}, Context(search_max_results=99))
+    await call_tool(web_search, {"query": "q"}, Context(search_max_results=20))
+    with pytest.raises(ConfigError, match="search_max_results is 99: use 1 to 20"):
+        Context(search_max_results=99)  # refused before any search, not clamped
 
     sent = web_env.searches()
     options = [{k: s[k] for k in ("max_results", "search_depth", "topic")} for s in sent]
