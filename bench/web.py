@@ -148,10 +148,10 @@ async def _measure(options: Options, section: Section, lat: Latencies, db: Path)
     section.add("  the same, wall time at the client (loopback)", ms(median(idle_big)))
     section.add("  server time / 100 ms budget", ratio(median(server_times) / 0.1), "< 1.000")
     ok = sum('"ok"' in status for _, status in streamed)
-    answers = sorted(a for a, _ in streamed)
+    answers = sorted(float(a) for a, _ in streamed)
     note = (
         f"{concurrent} runs streaming ({ok} ok) over {stream_wall:.1f} s, each followed "
-        f"by an event stream (median {median([float(a) for a in answers]):.0f} answer updates each); "
+        f"by an event stream (median {median(answers):.0f} answer updates each); "
         f"{len(busy_big)} probes"
     )
     for label, idle, busy in (
