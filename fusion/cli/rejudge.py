@@ -1,0 +1,60 @@
+"""`fusion rejudge`: judge a stored run's drafts again, as a new run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+
+from fusion.cli.ask import follow, report
+from fusion.result import FusionResult
+from fusion.runs import db_path, open_checkpointer
+
+
+def add_rejudge_parser(commands: Any) -> None:
+    from fusion.cli.parser import add_db_option, add_judge_order_option
+
+    rejudge = commands.add_parser(
+        "rejudge",
+        help="judge a stored run's drafts again, as a new run (no panelist is called)",
+        description="Judge a finished run's drafts again (or those of a run whose judge "
+        "failed) without calling any panelist. The result is a new run with its own "
+        "thread ID; the source run is not changed. Options not given keep the source's.",
+    )
+    rejudge.add_argument("thread_id", help="the source run's thread ID")
+    rejudge.add_argument("--judge", metavar="MODEL", help="judge model ID")
+    rejudge.add_argument(
+        "--fallback-judge", metavar="MODEL", help="judge to try if the judge fails"
+    )
+    rejudge.add_argument(
+        "--instructions",
+        metavar="TEXT",
+        help="how the answer should be written (language, format, length)",
+    )
+    add_judge_order_option(rejudge)
+    rejudge.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_db_option(rejudge)
+
+
+async def rejudge_command(args: argparse.Namespace) -> int:
+    from fusion.api import stream_run
+    from fusion.rejudging import prepare_rejudge, start_rejudge
+
+    err = Console(stderr=True)
+    async with open_checkpointer(db_path(args.db)) as saver:
+        rejudging = await prepare_rejudge(
+            saver,
+            args.thread_id,
+            judge=args.judge,
+            fallback_judge=args.fallback_judge,
+            instructions=args.instructions,
+            judge_order=args.judge_order,
+        )
+        # the new run is on disk before its ID is shown: killed from here on, it resumes
+        await start_rejudge(saver, rejudging)
+        err.print(f"thread: {rejudging.thread_id}", highlight=False, markup=False)
+        err.print(f"re-judging the drafts of {rejudging.source}", highlight=False, markup=False)
+        runner = stream_run(None, rejudging.context, saver, rejudging.thread_id)
+        final = await follow(runner, err, [], rejudging.plan.judge, live=not args.json)
+    return report(FusionResult.from_state(final, rejudging.thread_id), as_json=args.json)
