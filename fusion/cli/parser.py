@@ -80,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(ask)
     resume = commands.add_parser("resume", help="continue an interrupted run")
-    resume.add_argument("thread_id", help="the run's thread ID (printed as `thread: ...`)")
+    resume.add_argument(
+        "thread_id", help="the run's thread ID (printed as `thread: ...`), or a unique prefix"
+    )
     resume.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(resume)
     show = commands.add_parser("show", help="a run's state and step history")
-    show.add_argument("thread_id", help="the run's thread ID")
+    show.add_argument("thread_id", help="the run's thread ID, or any unique prefix of it")
     show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(show)
     runs = commands.add_parser("runs", help="recent runs with status and cost")
