@@ -30,7 +30,7 @@ from fusion.core.settings import load_settings_async
 from fusion.graph.builder import build_graph
 from fusion.nodes.join import drafts_of
 from fusion.result import FusionResult
-from fusion.runs import run_config, saved_context
+from fusion.runs import resolve_thread_id, run_config, saved_context
 from fusion.saver import Saver
 
 __all__ = ["Rejudging", "prepare_rejudge", "rejudge", "start_rejudge"]
@@ -64,7 +64,7 @@ async def prepare_rejudge(
 
     Raises `ConfigError` (an unknown thread, a run with no drafts or still in its
     panel, a bad option, a missing key) before any model call."""
-    source = thread_id
+    source = await resolve_thread_id(saver, thread_id)
     context = await saved_context(saver, source)
     overrides: dict[str, Any] = {
         "judge": judge,

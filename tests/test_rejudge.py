@@ -126,7 +126,7 @@ def test_cli_rejudge_json_has_the_shape_of_ask_and_show_names_the_source(
     llm_env.reset()
     llm_env.script("vendor/judge", echo_judge)
     proc = fusion_here(
-        "rejudge", source["thread_id"], "--json", "--judge-order", "answer_first", env=env
+        "rejudge", source["thread_id"][:8], "--json", "--judge-order", "answer_first", env=env
     )
 
     assert proc.returncode == 0, proc.stderr

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import dataclasses
+from typing import Any, get_type_hints
 
 from rich.console import Console
 
@@ -11,9 +12,13 @@ from fusion.cli.ask import follow, report
 from fusion.result import FusionResult
 from fusion.runs import db_path, open_checkpointer
 
+REJUDGE_OPTIONS = ("judge", "fallback_judge", "instructions", "judge_order")
+"""The `Context` fields a re-judge can change; the panel's are the source run's."""
+
 
 def add_rejudge_parser(commands: Any) -> None:
-    from fusion.cli.parser import add_db_option, add_judge_order_option
+    from fusion.cli.parser import add_context_flag, add_db_option
+    from fusion.core.context import Context
 
     rejudge = commands.add_parser(
         "rejudge",
@@ -22,17 +27,11 @@ def add_rejudge_parser(commands: Any) -> None:
         "failed) without calling any panelist. The result is a new run with its own "
         "thread ID; the source run is not changed. Options not given keep the source's.",
     )
-    rejudge.add_argument("thread_id", help="the source run's thread ID")
-    rejudge.add_argument("--judge", metavar="MODEL", help="judge model ID")
-    rejudge.add_argument(
-        "--fallback-judge", metavar="MODEL", help="judge to try if the judge fails"
-    )
-    rejudge.add_argument(
-        "--instructions",
-        metavar="TEXT",
-        help="how the answer should be written (language, format, length)",
-    )
-    add_judge_order_option(rejudge)
+    rejudge.add_argument("thread_id", help="the source run's thread ID, or any unique prefix of it")
+    hints = get_type_hints(Context)
+    fields = {f.name: f for f in dataclasses.fields(Context)}
+    for name in REJUDGE_OPTIONS:
+        add_context_flag(rejudge, fields[name], hints[name])
     rejudge.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(rejudge)
 
