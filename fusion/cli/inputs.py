@@ -10,29 +10,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from fusion.core.context import Context, make_context
+from fusion.core.context import Context, make_context, option_fields
 from fusion.core.errors import ConfigError
 from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.settings import load_settings
 
 __all__ = ["RUN_OPTIONS", "CheckedAsk", "check_ask", "context_from_args", "read_prompt"]
 
-RUN_OPTIONS = (
-    "preset",
-    "panel",
-    "judge",
-    "fallback_judge",
-    "judge_order",
-    "web",
-    "max_tool_calls",
-    "temperature",
-    "max_completion_tokens",
-    "deadline_s",
-    "quorum",
-    "budget_usd",
-    "seed",
-    "instructions",
-)
+# one per `Context` field offered on the command line (see fusion.core.context)
+RUN_OPTIONS = tuple(f.name for f in option_fields("cli"))
 
 NO_PROMPT = (
     "no prompt: give the question as an argument, `-` to read it from stdin, or --prompt-file PATH"

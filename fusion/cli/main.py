@@ -65,6 +65,10 @@ def _run(args: argparse.Namespace, status: StatusLine) -> int:
         from fusion.cli.ask import ask
 
         return asyncio.run(ask(args, checked, status))
+    if args.command == "rejudge":
+        from fusion.cli.rejudge import rejudge_command
+
+        return asyncio.run(rejudge_command(args))
     if args.command == "estimate":
         from fusion.cli.estimate import estimate
 

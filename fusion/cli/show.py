@@ -31,6 +31,8 @@ def render_run(console: Console, run: StoredRun) -> None:
     elif result.failure_reason:
         line.append(f" · {result.failure_reason}", "yellow")
     console.print(line)
+    if result.rejudge_of:
+        console.print(Text.assemble("re-judges the drafts of ", data(result.rejudge_of)))
     console.print(Rule("answer"))
     if result.answer:
         console.print(Markdown(clean(result.answer)))
