@@ -74,6 +74,8 @@ async def show(args: argparse.Namespace) -> int:
     console.print(f"question: {question}", highlight=False, markup=False)
     state = "interrupted (resume it with `fusion resume`)" if interrupted else result.status
     console.print(f"state: {state}", highlight=False)
+    if result.rejudge_of:
+        console.print(f"re-judges the drafts of {result.rejudge_of}", highlight=False, markup=False)
     table = Table(title="steps")
     for column in ("step", "source", "wrote", "next", "at"):
         table.add_column(column)
