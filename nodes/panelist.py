@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-# not exported by langgraph.prebuilt: pinned in pyproject.toml, tests/test_private_hooks.py
-from langgraph.prebuilt.tool_node import ToolCallWithContext
+from langgraph.prebuilt.tool_node import ToolCallWithContext  # not exported: see pyproject.toml
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
