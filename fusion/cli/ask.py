@@ -13,6 +13,7 @@ from rich.console import Console
 from fusion.api import make_context, preflight, register_run, run_input, stream_run
 from fusion.cli.live import LiveView
 from fusion.cli.render import render_result
+from fusion.lease import take_lease
 from fusion.result import FusionResult
 from fusion.runs import db_path, open_checkpointer
 
@@ -45,11 +46,16 @@ async def ask(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     payload = run_input(args.prompt.strip(), None)
     async with open_checkpointer(db_path(args.db)) as saver:
-        # the run is on disk before its ID is shown: killed from here on, it resumes
-        await register_run(saver, payload, context, thread_id)
-        err.print(f"thread: {thread_id}", highlight=False, markup=False)
-        runner = stream_run(None, context, saver, thread_id)
-        final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        lease = await take_lease(saver, thread_id, "fusion ask")
+        try:
+            # the run is on disk before its ID is shown: killed from here on, it resumes
+            await register_run(saver, payload, context, thread_id)
+            err.print(f"thread: {thread_id}", highlight=False, markup=False)
+            runner = stream_run(None, context, saver, thread_id, lease=lease)
+            final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        finally:
+            if lease is not None:
+                await lease.release()
     return report(FusionResult.from_state(final, thread_id), as_json=args.json)
 
 

@@ -14,6 +14,7 @@ from fusion.api import stream_run
 from fusion.catalog import run_summaries
 from fusion.cli.ask import follow, report
 from fusion.graph.builder import build_graph
+from fusion.lease import take_lease
 from fusion.result import FusionResult
 from fusion.resume import prepare_resume
 from fusion.runs import (
@@ -31,17 +32,25 @@ async def resume(args: argparse.Namespace) -> int:
     """Continue an interrupted run; finished panelists are not called again."""
     err = Console(stderr=True)
     async with open_checkpointer(db_path(args.db)) as saver:
-        resumption = await prepare_resume(saver, args.thread_id)
-        err.print(f"thread: {args.thread_id}", highlight=False, markup=False)
-        if resumption.plan is None:
-            err.print("the run had already finished; its result:", highlight=False)
-            finished = resumption.finished or {}
-            return report(FusionResult.from_state(finished, args.thread_id), as_json=args.json)
-        if resumption.retrying:
-            err.print(f"retrying {resumption.retrying}", highlight=False, markup=False)
-        plan = resumption.plan
-        runner = stream_run(None, resumption.context, saver, args.thread_id)
-        final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        await saved_context(saver, args.thread_id)  # an unknown ID is told as such first
+        # leased before anything is read to decide what to run: a second resume of a
+        # running run is refused here, naming the runner (exit 2)
+        lease = await take_lease(saver, args.thread_id, "fusion resume")
+        try:
+            resumption = await prepare_resume(saver, args.thread_id)
+            err.print(f"thread: {args.thread_id}", highlight=False, markup=False)
+            if resumption.plan is None:
+                err.print("the run had already finished; its result:", highlight=False)
+                finished = resumption.finished or {}
+                return report(FusionResult.from_state(finished, args.thread_id), as_json=args.json)
+            if resumption.retrying:
+                err.print(f"retrying {resumption.retrying}", highlight=False, markup=False)
+            plan = resumption.plan
+            runner = stream_run(None, resumption.context, saver, args.thread_id, lease=lease)
+            final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        finally:
+            if lease is not None:
+                await lease.release()
     return report(FusionResult.from_state(final, args.thread_id), as_json=args.json)
 
 

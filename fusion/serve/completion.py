@@ -25,7 +25,9 @@ CLIENT_CLOSED = 499  # nginx's status for "client closed the request"; nobody re
 async def complete(
     request: Request, run: RunRequest, saver: Checkpointer, thread_id: str
 ) -> Response:
-    events = stream_run(run_input(None, run.messages), run.context, saver, thread_id)
+    events = stream_run(
+        run_input(None, run.messages), run.context, saver, thread_id, runner="fusion serve"
+    )
     result = await until_disconnect(request, collect(events, thread_id))
     if result is None:
         return Response(status_code=CLIENT_CLOSED)
