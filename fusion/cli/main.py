@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
 
             command = {"resume": history.resume, "show": history.show, "runs": history.runs}
             return asyncio.run(command[args.command](args))
+        if args.command == "prune":
+            from fusion.cli.prune import prune
+
+            return asyncio.run(prune(args))
         if args.command == "presets":
             from fusion.cli.presets import list_presets
 
