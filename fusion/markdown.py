@@ -53,6 +53,8 @@ def run_markdown(result: FusionResult, question: str = "") -> str:
     lines += [f"**Status:** {result.status}"]
     if result.failure_reason:
         lines += [f"**Failure reason:** `{result.failure_reason}`"]
+    if result.failure_message:
+        lines += [f"**Failure message:** {_inline(result.failure_message)}"]
     usage = result.usage
     lines += [
         f"**Cost:** {_usd(usage.cost_usd)}"
@@ -61,9 +63,14 @@ def run_markdown(result: FusionResult, question: str = "") -> str:
         "",
         "## Answer",
         "",
-        result.answer if result.answer else "_no answer_",
-        "",
     ]
+    if result.answer and result.answer_truncated:
+        lines += [
+            "> **Truncated:** the answer was cut at the judge's token limit "
+            "(`judge_truncated`); it ends where the judge stopped.",
+            "",
+        ]
+    lines += [result.answer if result.answer else "_no answer_", ""]
     analysis = result.analysis
     if analysis is not None:
         lines += ["## Analysis", ""]
@@ -88,7 +95,8 @@ def run_markdown(result: FusionResult, question: str = "") -> str:
             f"### {_inline(response.model)}",
             "",
             f"{response.status} · {_usd(response.cost_usd)} · {response.seconds:.1f} s · "
-            f"{response.tool_calls} tool calls",
+            f"{response.tool_calls} tool calls"
+            + (" · **truncated** (cut at its token limit)" if response.truncated else ""),
             "",
             _fenced(response.text),
             "",

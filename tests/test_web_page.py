@@ -22,7 +22,7 @@ from tests.fixtures.browser import (
 from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import Error, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import echo_judge, researcher
+from tests.fixtures.panel_scripts import cut_judge, echo_judge, researcher
 from tests.fixtures.web_server import ScriptedWebServer
 
 __all__ = ["browser", "signed_in", "web_app"]  # fixtures, imported so pytest finds them
@@ -155,6 +155,47 @@ def test_resume_a_failed_run_from_its_page(
     page.locator("#run-status .badge", has_text="ok").wait_for()
     assert "alpha on the second try" in page.locator("#answer").inner_text()
     assert len(llm.requests_for("vendor/b")) == 1, "the finished panelist is not called again"
+
+
+def test_a_draft_and_an_answer_cut_at_their_token_limits_say_so_live_read_and_exported(
+    signed_in: Watched, web_app: WebApp, llm: ScriptedLLMServer
+) -> None:
+    llm.script(
+        "vendor/a",
+        Text("A draft that loops and loops and", completion_tokens=1942, finish_reason="length"),
+    )
+    llm.script("vendor/b", Text("A whole draft.", cost=0.001, delay=0.5))
+    llm.script("vendor/judge", cut_judge("The fused answer, cut he"))
+    page = signed_in.page
+    page.get_by_label("Question").fill("Will it be cut?")
+    page.locator("#advanced summary").click()
+    page.get_by_label("Web search and reading").uncheck()
+    page.get_by_label("Question").press("Enter")
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    thread_id = page.url.rsplit("/", 1)[1]
+    status_a = page.locator('.lane[data-model="vendor/a"] .lane-status')
+    status_a.filter(has_text="truncated").wait_for()  # live, as the draft is done
+    assert status_a.get_attribute("data-status") == "truncated"
+
+    page.locator("#run-root[data-finished]").wait_for()
+    assert page.locator("#run-status .badge").inner_text() == "degraded"
+    assert "judge_truncated" in page.locator("#run-status").inner_text()
+    assert "token limit" in page.locator("#answer-cut").inner_text()
+    assert "The fused answer, cut he" in page.locator("#answer").inner_text()
+    assert page.locator("#draft-1 .badge-truncated").inner_text() == "truncated"
+    assert page.locator("#draft-2 .badge-truncated").count() == 0
+    page.screenshot(path=str(web_app.shots / "truncated.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export Markdown").click()
+    report = download.value.path().read_text(encoding="utf-8")
+    assert "**Truncated:** the answer was cut at the judge's token limit" in report
+    assert "**truncated** (cut at its token limit)" in report.split("### vendor/a", 1)[1]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export JSON").click()
+    exported = json.loads(download.value.path().read_text(encoding="utf-8"))
+    assert exported["thread_id"] == thread_id and exported["answer_truncated"] is True
+    assert [r["truncated"] for r in exported["responses"]] == [True, False]
 
 
 INJECTED = (

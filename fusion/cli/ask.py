@@ -13,26 +13,13 @@ from rich.console import Console
 from fusion.api import make_context, preflight, register_run, run_input, stream_run
 from fusion.cli.live import LiveView
 from fusion.cli.render import render_result
+from fusion.core.context import option_fields
 from fusion.lease import take_lease
 from fusion.result import FusionResult
 from fusion.runs import db_path, open_checkpointer
 
-RUN_OPTIONS = (
-    "preset",
-    "panel",
-    "judge",
-    "fallback_judge",
-    "judge_order",
-    "web",
-    "max_tool_calls",
-    "temperature",
-    "max_completion_tokens",
-    "deadline_s",
-    "quorum",
-    "budget_usd",
-    "seed",
-    "instructions",
-)
+# one per `Context` field offered on the command line (see fusion.core.context)
+RUN_OPTIONS = tuple(f.name for f in option_fields("cli"))
 
 
 def context_from_args(args: argparse.Namespace) -> Any:

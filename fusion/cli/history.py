@@ -9,10 +9,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fusion.api import stream_run
 from fusion.catalog import run_summaries
 from fusion.cli.ask import follow, report
+from fusion.cli.terminal import clean, data, one_line
 from fusion.graph.builder import build_graph
 from fusion.lease import take_lease
 from fusion.result import FusionResult
@@ -21,9 +23,9 @@ from fusion.runs import (
     db_path,
     is_finished,
     open_checkpointer,
+    resolve_thread_id,
     run_config,
     run_question,
-    saved_context,
 )
 from fusion.saver import describe
 
@@ -32,7 +34,7 @@ async def resume(args: argparse.Namespace) -> int:
     """Continue an interrupted run; finished panelists are not called again."""
     err = Console(stderr=True)
     async with open_checkpointer(db_path(args.db)) as saver:
-        await saved_context(saver, args.thread_id)  # an unknown ID is told as such first
+        args.thread_id = await resolve_thread_id(saver, args.thread_id)
         # leased before anything is read to decide what to run: a second resume of a
         # running run is refused here, naming the runner (exit 2)
         lease = await take_lease(saver, args.thread_id, "fusion resume")
@@ -57,7 +59,7 @@ async def resume(args: argparse.Namespace) -> int:
 async def show(args: argparse.Namespace) -> int:
     """Print a run's state (drafts so far, analysis, cost, failures) and step history."""
     async with open_checkpointer(db_path(args.db)) as saver:
-        await saved_context(saver, args.thread_id)  # a clear error for an unknown ID
+        args.thread_id = await resolve_thread_id(saver, args.thread_id)
         graph = build_graph(checkpointer=saver)
         config = run_config(args.thread_id)
         snapshot = await graph.aget_state(config)
@@ -80,6 +82,8 @@ async def show(args: argparse.Namespace) -> int:
     console.print(f"question: {question}", highlight=False, markup=False)
     state = "interrupted (resume it with `fusion resume`)" if interrupted else result.status
     console.print(f"state: {state}", highlight=False)
+    if result.rejudge_of:
+        console.print(f"re-judges the drafts of {result.rejudge_of}", highlight=False, markup=False)
     table = Table(title="steps")
     for column in ("step", "source", "wrote", "next", "at"):
         table.add_column(column)
@@ -108,17 +112,26 @@ def _step(snapshot: Any) -> dict[str, Any]:
 
 
 async def runs(args: argparse.Namespace) -> int:
-    """List recent runs, newest first, with status and cost."""
+    """List recent runs, newest first: whole thread IDs (to paste), status and cost."""
     async with open_checkpointer(db_path(args.db)) as saver:
         rows = await run_summaries(saver, args.limit)
     if args.json:
         sys.stdout.write(json.dumps([row.model_dump() for row in rows]) + "\n")
         return 0
-    table = Table(title=f"runs in {describe(db_path(args.db))}")
-    for column in ("thread", "status", "cost", "question", "at"):
-        table.add_column(column)
+    console = Console(highlight=False)
+    console.print(data(f"runs in {describe(db_path(args.db))}", "bold"), soft_wrap=True)
+    width = max((len(row.thread_id) for row in rows), default=36)
+    console.print(
+        Text(f"{'thread':<{width}}  {'status':<11}  {'cost':>9}  {'at':<16}  question", "dim")
+    )
     for row in rows:
         cost = "" if row.cost_usd is None else f"${row.cost_usd:.4f}"
-        table.add_row(row.thread_id, row.status, cost, row.question[:60], row.created_at or "")
-    Console().print(table)
+        at = (row.created_at or "")[:16].replace("T", " ")
+        line = Text.assemble(
+            (f"{clean(row.thread_id):<{width}}", "bold"),
+            f"  {row.status:<11}  {cost:>9}  {at:<16}  ",
+            one_line(row.question),
+        )
+        # whole IDs always: only the question is cut, at the terminal's edge
+        console.print(line, no_wrap=True, overflow="ellipsis", soft_wrap=not console.is_terminal)
     return 0

@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
             from fusion.cli.ask import ask
 
             return asyncio.run(ask(args))
+        if args.command == "rejudge":
+            from fusion.cli.rejudge import rejudge_command
+
+            return asyncio.run(rejudge_command(args))
         if args.command == "estimate":
             from fusion.cli.estimate import estimate
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+import types
+from dataclasses import Field
+from typing import Any, Literal, NoReturn, Union, get_args, get_origin, get_type_hints
+
+from fusion.core.context import Context, flag_of, option_fields
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -16,54 +20,45 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by every command that plans a run (ask, and later estimate)."""
+    """The prompt and one flag per `Context` option (`fusion.core.context`), shared by
+    every command that plans a run (ask, estimate)."""
     parser.add_argument("prompt", help="the question to put to the panel")
-    parser.add_argument("--preset", help="preset name (see `fusion presets`)")
-    parser.add_argument(
-        "--panel",
-        action="append",
-        metavar="MODEL",
-        help="a panel model ID; repeat for each panelist (1 to 8)",
-    )
-    parser.add_argument("--judge", metavar="MODEL", help="judge model ID")
-    parser.add_argument("--fallback-judge", metavar="MODEL", help="judge to try if the judge fails")
-    add_judge_order_option(parser)
-    parser.add_argument("--no-web", dest="web", action="store_false", help="no web tools")
-    parser.add_argument("--max-tool-calls", type=int, metavar="N", help="tool calls per panelist")
-    parser.add_argument("--temperature", type=float, help="panel sampling temperature")
-    parser.add_argument(
-        "--max-completion-tokens", type=int, metavar="N", help="cap on each panelist's output"
-    )
-    parser.add_argument(
-        "--deadline",
-        dest="deadline_s",
-        type=float,
-        metavar="SECONDS",
-        help="cut panelists still running after this many seconds",
-    )
-    parser.add_argument("--quorum", type=int, metavar="K", help="drafts needed for the judge")
-    parser.add_argument(
-        "--budget",
-        dest="budget_usd",
-        type=float,
-        metavar="USD",
-        help="refuse runs estimated to cost more",
-    )
-    parser.add_argument("--seed", type=int, help="seed for the order drafts reach the judge")
-    parser.add_argument(
-        "--instructions",
-        metavar="TEXT",
-        help="how the answer should be written (language, format, length), for panel and judge",
-    )
+    hints = get_type_hints(Context)
+    for field in option_fields("cli"):
+        add_context_flag(parser, field, hints[field.name])
 
 
-def add_judge_order_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--judge-order",
-        choices=["analysis_first", "answer_first"],
-        help="analysis_first (default): the judge analyses the drafts, then writes the "
-        "answer, in one streamed call; answer_first: the answer, then the analysis",
-    )
+def add_context_flag(parser: argparse.ArgumentParser, field: Field[Any], hint: Any) -> None:
+    """`field`'s flag, typed from its annotation; not given, it parses as None (the
+    `Context` default applies)."""
+    flag, dest = flag_of(field), field.name
+    meta = field.metadata
+    words = {"help": meta.get("help") or meta["description"], "default": None}
+    if meta.get("metavar"):
+        words["metavar"] = meta["metavar"]
+    kinds = [a for a in _alternatives(hint) if a is not type(None)]
+    kind = kinds[0] if len(kinds) == 1 else None
+    if kind is bool:
+        action = "store_false" if flag.startswith("--no-") else "store_true"
+        words.pop("metavar", None)
+        parser.add_argument(flag, dest=dest, action=action, **words)
+    elif get_origin(kind) is list and get_args(kind) == (str,):
+        parser.add_argument(flag, dest=dest, action="append", **words)
+    elif get_origin(kind) is Literal:
+        parser.add_argument(flag, dest=dest, choices=list(get_args(kind)), **words)
+    elif kind in (str, int, float):
+        parser.add_argument(flag, dest=dest, type=kind, **words)
+    else:
+        raise TypeError(
+            f"Context.{field.name}: no CLI flag for type {hint}; mark it cli=False "
+            "(serve only) or internal=True in its metadata"
+        )
+
+
+def _alternatives(hint: Any) -> tuple[Any, ...]:
+    if get_origin(hint) in (Union, types.UnionType):
+        return get_args(hint)
+    return (hint,)
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -85,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(ask)
     resume = commands.add_parser("resume", help="continue an interrupted run")
-    resume.add_argument("thread_id", help="the run's thread ID (printed as `thread: ...`)")
+    resume.add_argument(
+        "thread_id", help="the run's thread ID (printed as `thread: ...`), or a unique prefix"
+    )
     resume.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(resume)
     show = commands.add_parser("show", help="a run's state and step history")
-    show.add_argument("thread_id", help="the run's thread ID")
+    show.add_argument("thread_id", help="the run's thread ID, or any unique prefix of it")
     show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(show)
     runs = commands.add_parser("runs", help="recent runs with status and cost")
@@ -122,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fusion.cli.eval import add_eval_parser
     from fusion.cli.mcp import add_mcp_parser
     from fusion.cli.prune import add_prune_parser
+    from fusion.cli.rejudge import add_rejudge_parser
 
+    add_rejudge_parser(commands)
     add_eval_parser(commands)
     add_mcp_parser(commands)
     add_prune_parser(commands)

@@ -213,6 +213,32 @@ class PanelTools:
                     await lease.release()
         return _result(PanelAnswer.of(FusionResult.from_state(final, thread_id)))
 
+    async def rejudge_run(
+        self,
+        thread_id: Annotated[
+            str, Field(description="The run whose drafts to judge again, as ask_panel returned it.")
+        ],
+        ctx: Context[Any, Any],
+        judge: Annotated[
+            str | None,
+            Field(description="The judge model ID for the new run; default: the run's judge."),
+        ] = None,
+    ) -> Annotated[CallToolResult, PanelAnswer]:
+        """Judge a stored run's drafts again, without calling any panelist: a new run
+        (its own thread_id, rejudge_of naming the source) that pays only for judging.
+        Works on a finished run and on one whose judge failed; the source is unchanged."""
+        from fusion.rejudging import prepare_rejudge, stream_rejudge
+
+        _refuse_nested(ctx)
+        try:
+            async with open_checkpointer(db_path(self._db)) as saver:
+                rejudging = await prepare_rejudge(saver, thread_id, judge=judge)
+                events = stream_rejudge(saver, rejudging)
+                final = await self._follow(events, Progress(ctx))
+        except ConfigError as exc:
+            raise ToolError(str(exc)) from exc
+        return _result(PanelAnswer.of(FusionResult.from_state(final, rejudging.thread_id)))
+
     async def get_run(self, thread_id: ThreadId) -> Annotated[CallToolResult, PanelAnswer]:
         """A run's answer, analysis, every draft with its sources, failures and cost,
         as Markdown; its status and costs as structured content."""

@@ -1,4 +1,4 @@
-"""What the page's forms do: ask, follow up, resume, estimate.
+"""What the page's forms do: ask, follow up, resume, re-judge, estimate.
 
 Each checks everything it can before a model is called (the same `preflight` as
 the CLI and the OpenAI endpoint) and raises `ConfigError` with the fix; then the run
@@ -125,6 +125,17 @@ async def resume(live: LiveRuns, saver: Saver, thread_id: str) -> str:
         live, saver, resumption.context, plan.panel, plan.judge, question, None, thread_id, lease
     )
     return resumption.retrying or "the interrupted steps"
+
+
+async def rejudge(live: LiveRuns, saver: Saver, thread_id: str) -> str:
+    """Judge a run's drafts again as a new run (`fusion rejudge`); its thread ID."""
+    from fusion.rejudging import prepare_rejudge, stream_rejudge
+
+    rejudging = await prepare_rejudge(saver, thread_id)
+    question = str(rejudging.copied.get("question") or "")
+    run = LiveRun(rejudging.thread_id, panel=[], judge=rejudging.plan.judge, question=question)
+    live.start(run, stream_rejudge(saver, rejudging))
+    return rejudging.thread_id
 
 
 def _start(

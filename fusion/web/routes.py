@@ -81,7 +81,7 @@ async def form_of(request: Request) -> dict[str, str]:
 
 
 def can_rejudge() -> bool:
-    return importlib.util.find_spec("fusion.rejudge") is not None
+    return importlib.util.find_spec("fusion.rejudging") is not None
 
 
 def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
@@ -185,6 +185,14 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
         except ConfigError as exc:
             return _error(400, str(exc))
         return RedirectResponse(f"/runs/{thread_id}", status_code=303)
+
+    @router.post("/runs/{thread_id}/rejudge", dependencies=posted)
+    async def rejudge(thread_id: str) -> Response:
+        try:
+            new = await actions.rejudge(live, await checkpoints.saver(), thread_id)
+        except ConfigError as exc:
+            return _error(400, str(exc))
+        return RedirectResponse(f"/runs/{new}", status_code=303)
 
     @router.post("/runs/{thread_id}/follow-up", dependencies=posted)
     async def follow_up(thread_id: str, request: Request) -> Response:

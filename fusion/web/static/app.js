@@ -109,7 +109,8 @@
       return;
     }
     if (name === "judge_done") {
-      $(".judge-status").textContent = `(${event.model}: ${event.status})`;
+      const cut = event.status === "judge_truncated" ? ", the answer was cut at its token limit" : "";
+      $(".judge-status").textContent = `(${event.model}: ${event.status}${cut})`;
       $("#run-status").textContent = "Running: the judge is analysing the drafts.";
       return;
     }
@@ -134,7 +135,8 @@
       }
       setStatus(lane, "running", "drafting");
     } else if (name === "draft_done") {
-      setStatus(lane, "done", "done");
+      if (event.truncated) setStatus(lane, "truncated", "done, truncated: cut at its token limit");
+      else setStatus(lane, "done", "done");
       $(".tokens", lane).textContent = (Number(event.prompt_tokens || 0) + Number(event.completion_tokens || 0)).toLocaleString();
       $(".cost", lane).textContent = money(event.cost_usd);
       $(".seconds", lane).textContent = Number(event.seconds || 0).toFixed(1);

@@ -1,0 +1,75 @@
+"""The web tools called as LangChain users call a tool, outside any graph: plain
+`ainvoke({...})` with the default options, no runtime, no validation error. Inside a
+run they read the run's `Context` (tests/test_web_search.py, tests/test_web_in_run.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from fusion.core.context import Context
+from fusion.tools import web_fetch, web_search
+from tests.fixtures.web_server import ScriptedWebServer
+
+
+async def test_web_fetch_reads_a_page_when_called_directly(web_env: ScriptedWebServer) -> None:
+    url = web_env.page("/otters", "<html><title>Otters</title><p>Otters hold hands.</p></html>")
+
+    text = await web_fetch.ainvoke({"url": url})
+
+    assert isinstance(text, str)
+    assert "Otters hold hands." in text
+    assert web_env.hits("/otters") == 1
+
+
+async def test_web_fetch_called_directly_gets_the_default_character_budget(
+    web_env: ScriptedWebServer,
+) -> None:
+    long = "word " * (Context().fetch_max_chars // 2)
+    url = web_env.page("/long.txt", long, content_type="text/plain")
+
+    text = await web_fetch.ainvoke({"url": url})
+
+    assert "word word" in text
+    assert f"[cut: showing {Context().fetch_max_chars:,} of " in text
+
+
+async def test_web_search_called_directly_sends_the_default_options(
+    web_env: ScriptedWebServer,
+) -> None:
+    web_env.on_search([{"url": "https://a.example/otters", "title": "Otters", "content": "x"}])
+
+    text = await web_search.ainvoke({"query": "otters"})
+
+    assert "https://a.example/otters" in text
+    (sent,) = web_env.searches()
+    defaults = Context()
+    assert (sent["max_results"], sent["search_depth"], sent["topic"]) == (
+        defaults.search_max_results,
+        defaults.search_depth,
+        defaults.search_topic,
+    )
+
+
+def test_the_model_sees_no_runtime_argument() -> None:
+    for tool, arg in ((web_fetch, "url"), (web_search, "query")):
+        schema = tool.tool_call_schema.model_json_schema()
+        assert set(schema["properties"]) == {arg}, tool.name
+        assert schema["required"] == [arg], tool.name
+
+
+def test_a_direct_call_that_fails_returns_a_readable_error_not_a_validation_error() -> None:
+    """The issue's own command, in a fresh interpreter, on an address nothing serves."""
+    code = (
+        "import asyncio; from fusion.tools import web_fetch; "
+        "print(asyncio.run(web_fetch.ainvoke({'url': 'http://127.0.0.1:9/x'})))"
+    )
+    env = {"FUSION_FETCH_ALLOW_PRIVATE": "1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "127.0.0.1" in done.stdout
+    assert "validation" not in (done.stdout + done.stderr).lower()
+    assert "Field required" not in done.stdout + done.stderr
