@@ -93,7 +93,8 @@ def test_two_resumes_at_once_pay_each_missing_call_once_and_the_loser_is_refused
     (line,) = loser_err.strip().splitlines()
     assert line.startswith(f"fusion: error: run {thread_id} is already running: fusion resume")
     assert f"pid {winner.pid} on {socket.gethostname()}" in line
-    assert loser_out == ""
+    refusal = json.loads(loser_out)  # --json: the refusal is one JSON object too
+    assert refusal["status"] == "error" and refusal["error"]["type"] == "run_busy"
     assert winner.returncode == 0, winner_err
     result = json.loads(winner_out)
     assert result["status"] == "ok" and len(result["responses"]) == 3

@@ -6,12 +6,6 @@ import argparse
 import dataclasses
 from typing import Any, get_type_hints
 
-from rich.console import Console
-
-from fusion.cli.ask import follow, report
-from fusion.result import FusionResult
-from fusion.runs import db_path, open_checkpointer
-
 REJUDGE_OPTIONS = ("judge", "fallback_judge", "instructions", "judge_order")
 """The `Context` fields a re-judge can change; the panel's are the source run's."""
 
@@ -37,8 +31,14 @@ def add_rejudge_parser(commands: Any) -> None:
 
 
 async def rejudge_command(args: argparse.Namespace) -> int:
+    # imported here: the parser loads this module, and refusals come before LangChain
+    from rich.console import Console
+
     from fusion.api import stream_run
+    from fusion.cli.ask import follow, report
     from fusion.rejudging import RUNNER, prepare_rejudge, start_rejudge
+    from fusion.result import FusionResult
+    from fusion.runs import db_path, open_checkpointer
 
     err = Console(stderr=True)
     async with open_checkpointer(db_path(args.db)) as saver:
