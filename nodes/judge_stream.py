@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from functools import cached_property
 from typing import Any
 
 import jiter
@@ -106,6 +107,13 @@ class VerdictStream(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "fusion-judge-verdict"
+
+    @cached_property
+    def _serialized(self) -> dict[str, Any]:
+        # What callbacks and tracers are handed at the call's start. LangChain's
+        # default is the repr of the whole instance, verdict schema and all: built
+        # anew for each call (one instance per call), a tenth of the judge's CPU.
+        return {"lc": 1, "type": "not_implemented", "id": [*__name__.split("."), "VerdictStream"]}
 
     @property
     def reader(self) -> VerdictReader:
