@@ -14,19 +14,24 @@ import asyncio
 import json
 import sys
 
-from fusion.cli.parser import UsageError, build_parser
 from fusion.cli.terminal import StatusLine, one_line
-from fusion.core.errors import ConfigError, SetupError
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv
+    status = StatusLine(enabled=not as_json and argv[:1] == ["ask"])
+    status.show("fusion: checking the question and the plan…")  # on screen at once
+    from fusion.cli.parser import UsageError, build_parser
+    from fusion.core.errors import ConfigError, SetupError
+
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:  # its line is on stderr already
         return _json_error("usage_error", exc.message, 2) if as_json else 2
-    status = StatusLine(enabled=not as_json)
+    except SystemExit:  # --help
+        status.clear()
+        raise
     try:
         return _run(args, status)
     except ConfigError as exc:
@@ -40,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"fusion: {message}\n")
         return _json_error("interrupted", message, 130) if as_json else 130
     except Exception as exc:
+        status.clear()
         if not as_json:
             raise
         sys.stderr.write(f"fusion: error: {one_line(f'{type(exc).__name__}: {exc}')}\n")
@@ -59,7 +65,6 @@ def _run(args: argparse.Namespace, status: StatusLine) -> int:
     if args.command == "ask":
         from fusion.cli.inputs import check_ask
 
-        status.show("fusion: checking the question and the plan…")
         checked = check_ask(args)  # light: refuses bad input before the heavy imports
         status.show(f"fusion: asking {len(checked.plan.panel)} panelists, loading…")
         from fusion.cli.ask import ask
