@@ -9,12 +9,13 @@ codes (2 bad input, 130 interrupted, 1 anything else).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import sys
+from typing import TYPE_CHECKING
 
 from fusion.cli.terminal import StatusLine, one_line
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,12 +54,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _json_error(kind: str, message: str, code: int) -> int:
+    import json
+
     error = {"type": kind, "message": message}
     sys.stdout.write(json.dumps({"status": "error", "error": error}) + "\n")
     return code
 
 
 def _run(args: argparse.Namespace, status: StatusLine) -> int:
+    import asyncio  # 40 ms: after the status line is on screen
+
     from fusion.core.redact import install_log_redaction
 
     install_log_redaction()  # no key reaches a log line of this process
