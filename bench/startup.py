@@ -23,9 +23,13 @@ from bench.harness import Options, Section, median, ms, ratio, repo_root
 
 TITLE = "6. CLI start-up and import time (fresh interpreter each)"
 
+# The console script installed beside this interpreter: an unactivated venv (as in CI)
+# has it there but not on PATH.
+FUSION = shutil.which("fusion") or str(Path(sys.executable).with_name("fusion"))
+
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
-    "fusion --help": [shutil.which("fusion") or "fusion", "--help"],
+    "fusion --help": [FUSION, "--help"],
     "import fusion": [sys.executable, "-c", "import fusion"],
     "import fusion.api": [sys.executable, "-c", "import fusion.api"],
     "import fusion.graph.builder": [sys.executable, "-c", "import fusion.graph.builder"],
@@ -59,10 +63,6 @@ def heaviest_imports(module: str, top: int = 6) -> tuple[float, list[tuple[str, 
     return total / 1e6, [(name, us / 1e6) for name, us in per_package.most_common(top)]
 
 
-FUSION = [
-    shutil.which("fusion") or sys.executable,
-    *([] if shutil.which("fusion") else ["-m", "fusion.cli.main"]),
-]
 RUN = ["--panel", "vendor/a", "--judge", "vendor/judge", "--no-web"]
 SCREEN = {
     # name: (arguments, what on screen ends the measure: None for the first byte)
@@ -87,7 +87,7 @@ def until_on_screen(args: list[str], env: dict[str, str], wanted: bytes | None) 
     master, slave = os.openpty()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [*FUSION, *args], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=repo_root()
+        [FUSION, *args], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=repo_root()
     )
     os.close(slave)
     seen = b""

@@ -17,6 +17,8 @@ from fusion.cli.terminal import StatusLine, one_line
 if TYPE_CHECKING:
     import argparse
 
+    from fusion.core.errors import ConfigError
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -24,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     status = StatusLine(enabled=not as_json and argv[:1] == ["ask"])
     status.show("fusion: checking the question and the plan…")  # on screen at once
     from fusion.cli.parser import UsageError, build_parser
-    from fusion.core.errors import ConfigError, SetupError
+    from fusion.core.errors import ConfigError
 
     try:
         args = build_parser().parse_args(argv)
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, status)
     except ConfigError as exc:
         status.clear()
-        kind = "setup_error" if isinstance(exc, SetupError) else "config_error"
+        kind = _error_type(exc)
         sys.stderr.write(f"fusion: error: {one_line(str(exc))}\n")
         return _json_error(kind, str(exc), 2) if as_json else 2
     except KeyboardInterrupt:
@@ -51,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"fusion: error: {one_line(f'{type(exc).__name__}: {exc}')}\n")
         return _json_error("internal_error", f"{type(exc).__name__}: {exc}", 1)
+
+
+def _error_type(exc: ConfigError) -> str:
+    from fusion.core.errors import RunBusy, SetupError
+
+    if isinstance(exc, SetupError):
+        return "setup_error"
+    if isinstance(exc, RunBusy):  # another runner holds the run's lease
+        return "run_busy"
+    return "config_error"
 
 
 def _json_error(kind: str, message: str, code: int) -> int:
@@ -88,6 +100,10 @@ def _run(args: argparse.Namespace, status: StatusLine) -> int:
 
         command = {"resume": history.resume, "show": history.show, "runs": history.runs}
         return asyncio.run(command[args.command](args))
+    if args.command == "prune":
+        from fusion.cli.prune import prune
+
+        return asyncio.run(prune(args))
     if args.command == "presets":
         from fusion.cli.presets import list_presets
 
