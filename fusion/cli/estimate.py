@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fusion.cli.ask import context_from_args
+from fusion.cli.flags import OneLineParser, add_run_options
 from fusion.core.errors import ConfigError
 from fusion.core.estimate import CostEstimate, check_budget, check_context_window, estimate_run
 from fusion.core.plan import resolve_plan
@@ -86,8 +87,6 @@ def render_estimate(console: Console, result: CostEstimate) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`python -m fusion.cli.estimate PROMPT [run options]`, the same as
     `fusion estimate`, for use before the sub-command is registered."""
-    from fusion.cli.parser import OneLineParser, add_run_options
-
     parser = OneLineParser(prog="fusion estimate", description="Estimate a run's cost.")
     add_run_options(parser)
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")

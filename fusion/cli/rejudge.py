@@ -6,20 +6,14 @@ import argparse
 import dataclasses
 from typing import Any, get_type_hints
 
-from rich.console import Console
-
-from fusion.cli.ask import follow, report
-from fusion.result import FusionResult
-from fusion.runs import db_path, open_checkpointer
+from fusion.cli.flags import add_context_flag, add_db_option
+from fusion.core.context import Context
 
 REJUDGE_OPTIONS = ("judge", "fallback_judge", "instructions", "judge_order")
 """The `Context` fields a re-judge can change; the panel's are the source run's."""
 
 
 def add_rejudge_parser(commands: Any) -> None:
-    from fusion.cli.parser import add_context_flag, add_db_option
-    from fusion.core.context import Context
-
     rejudge = commands.add_parser(
         "rejudge",
         help="judge a stored run's drafts again, as a new run (no panelist is called)",
@@ -37,8 +31,15 @@ def add_rejudge_parser(commands: Any) -> None:
 
 
 async def rejudge_command(args: argparse.Namespace) -> int:
+    # imported when the command runs, so `fusion --help` (which builds this parser)
+    # stays fast
+    from rich.console import Console
+
     from fusion.api import stream_run
+    from fusion.cli.ask import follow, report
     from fusion.rejudging import prepare_rejudge, start_rejudge
+    from fusion.result import FusionResult
+    from fusion.runs import db_path, open_checkpointer
 
     err = Console(stderr=True)
     async with open_checkpointer(db_path(args.db)) as saver:
