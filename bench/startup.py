@@ -11,14 +11,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 from bench.harness import Options, Section, median, ms, ratio, repo_root
 
 TITLE = "6. CLI start-up and import time (fresh interpreter each)"
 
+# The console script installed beside this interpreter: an unactivated venv (as in CI)
+# has it there but not on PATH.
+FUSION = shutil.which("fusion") or str(Path(sys.executable).with_name("fusion"))
+
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
-    "fusion --help": [shutil.which("fusion") or "fusion", "--help"],
+    "fusion --help": [FUSION, "--help"],
     "import fusion": [sys.executable, "-c", "import fusion"],
     "import fusion.api": [sys.executable, "-c", "import fusion.api"],
     "import fusion.graph.builder": [sys.executable, "-c", "import fusion.graph.builder"],

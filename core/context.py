@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fusion.core.checks import check_fields
+from fusion.core.errors import ConfigError
 
 MAX_PANEL = 8
 MAX_TOOL_CALLS_LIMIT = 16
@@ -276,3 +277,17 @@ def flag_of(field: dataclasses.Field[Any]) -> str:
         return str(flag)
     name = field.name.replace("_", "-")
     return f"--no-{name}" if field.default is True else f"--{name}"
+
+
+def make_context(**options: Any) -> Context:
+    """A `Context` from keyword options (None meaning the default), refusing unknown
+    names with the valid ones."""
+    unknown = sorted(k for k in options if k not in CONTEXT_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"unknown option {unknown[0]!r}: choose from {', '.join(sorted(CONTEXT_FIELDS))}"
+        )
+    given = {k: v for k, v in options.items() if v is not None}
+    if "panel" in given:
+        given["panel"] = list(given["panel"])
+    return Context(**given)

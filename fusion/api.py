@@ -9,24 +9,11 @@ from typing import Any, Literal, cast
 from langchain_core.messages import BaseMessage
 from langgraph.types import Checkpointer, Durability, StreamMode
 
-from fusion.core.context import CONTEXT_FIELDS, Context
-from fusion.core.errors import ConfigError
+from fusion.core.context import Context
+from fusion.core.context import make_context as make_context  # its public home here
 from fusion.core.plan import RunPlan
 from fusion.core.state import InputState
 from fusion.result import FusionResult
-
-
-def make_context(**options: Any) -> Context:
-    """A `Context` from keyword options, refusing unknown names with the valid ones."""
-    unknown = sorted(k for k in options if k not in CONTEXT_FIELDS)
-    if unknown:
-        raise ConfigError(
-            f"unknown option {unknown[0]!r}: choose from {', '.join(sorted(CONTEXT_FIELDS))}"
-        )
-    given = {k: v for k, v in options.items() if v is not None}
-    if "panel" in given:
-        given["panel"] = list(given["panel"])
-    return Context(**given)
 
 
 def preflight(context: Context, prompt: str | None, messages: list[Any] | None = None) -> RunPlan:

@@ -59,8 +59,10 @@ async def prepare_rejudge(
     fallback_judge: str | None = None,
     instructions: str | None = None,
     judge_order: JudgeOrder | None = None,
+    new_thread_id: str | None = None,
 ) -> Rejudging:
     """Check the source run can be re-judged and plan the new run; nothing is written.
+    The new run's thread is `new_thread_id` (`fusion eval` names its runs), else fresh.
 
     Raises `ConfigError` (an unknown thread, a run with no drafts or still in its
     panel, a bad option, a missing key) before any model call."""
@@ -107,7 +109,8 @@ async def prepare_rejudge(
     payload = _input_of(values)
     # the input checkpoint keeps it for readers; the judge reads it from state
     copied.update(payload)
-    return Rejudging(source, str(uuid.uuid4()), new_context, plan, payload, copied)
+    new_id = new_thread_id or str(uuid.uuid4())
+    return Rejudging(source, new_id, new_context, plan, payload, copied)
 
 
 def _input_of(values: dict[str, Any]) -> dict[str, Any]:

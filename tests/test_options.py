@@ -13,7 +13,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import pytest
 
 from fusion.api import make_context
-from fusion.cli.ask import RUN_OPTIONS, context_from_args
+from fusion.cli.inputs import RUN_OPTIONS, context_from_args
 from fusion.cli.parser import build_parser
 from fusion.core.context import Context, flag_of, option_fields
 from fusion.core.errors import ConfigError

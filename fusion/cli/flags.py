@@ -12,18 +12,30 @@ from typing import Any, Literal, NoReturn, Union, get_args, get_origin, get_type
 from fusion.core.context import Context, flag_of, option_fields
 
 
+class UsageError(SystemExit):
+    """A usage error, already printed; exit code 2. `message` is that line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors print one line naming the fix, then exit 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"fusion: error: {message} (see `{self.prog} --help`)\n")
-        raise SystemExit(2)
+        line = f"{message} (see `{self.prog} --help`)"
+        sys.stderr.write(f"fusion: error: {line}\n")
+        raise UsageError(line)
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The prompt and one flag per `Context` option (`fusion.core.context`), shared by
     every command that plans a run (ask, estimate)."""
-    parser.add_argument("prompt", help="the question to put to the panel")
+    parser.add_argument(
+        "prompt", nargs="?", help="the question to put to the panel; `-` reads it from stdin"
+    )
+    parser.add_argument("--prompt-file", metavar="PATH", help="read the question from a file")
     hints = get_type_hints(Context)
     for field in option_fields("cli"):
         add_context_flag(parser, field, hints[field.name])

@@ -1,63 +1,99 @@
-"""Entry point of the `fusion` command."""
+"""Entry point of the `fusion` command.
+
+Bad input is refused before the heavy imports: the argument parser and the checks
+of `fusion.cli.inputs` load no LangChain, LangGraph or provider SDK. With `--json`,
+every outcome is one JSON object on stdout, errors included:
+`{"status": "error", "error": {"type": ..., "message": ...}}`, with the same exit
+codes (2 bad input, 130 interrupted, 1 anything else).
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import sys
 
-from fusion.cli.parser import build_parser
+from fusion.cli.parser import UsageError, build_parser
+from fusion.cli.terminal import StatusLine, one_line
+from fusion.core.errors import ConfigError, SetupError
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from fusion.core.errors import ConfigError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:  # its line is on stderr already
+        return _json_error("usage_error", exc.message, 2) if as_json else 2
+    status = StatusLine(enabled=not as_json)
+    try:
+        return _run(args, status)
+    except ConfigError as exc:
+        status.clear()
+        kind = "setup_error" if isinstance(exc, SetupError) else "config_error"
+        sys.stderr.write(f"fusion: error: {one_line(str(exc))}\n")
+        return _json_error(kind, str(exc), 2) if as_json else 2
+    except KeyboardInterrupt:
+        status.clear()
+        message = "interrupted; continue with `fusion resume THREAD_ID` (the thread printed first)"
+        sys.stderr.write(f"fusion: {message}\n")
+        return _json_error("interrupted", message, 130) if as_json else 130
+    except Exception as exc:
+        if not as_json:
+            raise
+        sys.stderr.write(f"fusion: error: {one_line(f'{type(exc).__name__}: {exc}')}\n")
+        return _json_error("internal_error", f"{type(exc).__name__}: {exc}", 1)
+
+
+def _json_error(kind: str, message: str, code: int) -> int:
+    error = {"type": kind, "message": message}
+    sys.stdout.write(json.dumps({"status": "error", "error": error}) + "\n")
+    return code
+
+
+def _run(args: argparse.Namespace, status: StatusLine) -> int:
     from fusion.core.redact import install_log_redaction
 
     install_log_redaction()  # no key reaches a log line of this process
+    if args.command == "ask":
+        from fusion.cli.inputs import check_ask
 
-    try:
-        if args.command == "ask":
-            from fusion.cli.ask import ask
+        status.show("fusion: checking the question and the plan…")
+        checked = check_ask(args)  # light: refuses bad input before the heavy imports
+        status.show(f"fusion: asking {len(checked.plan.panel)} panelists, loading…")
+        from fusion.cli.ask import ask
 
-            return asyncio.run(ask(args))
-        if args.command == "rejudge":
-            from fusion.cli.rejudge import rejudge_command
+        return asyncio.run(ask(args, checked, status))
+    if args.command == "rejudge":
+        from fusion.cli.rejudge import rejudge_command
 
-            return asyncio.run(rejudge_command(args))
-        if args.command == "estimate":
-            from fusion.cli.estimate import estimate
+        return asyncio.run(rejudge_command(args))
+    if args.command == "estimate":
+        from fusion.cli.estimate import estimate
 
-            return estimate(args)
-        if args.command in ("resume", "show", "runs"):
-            from fusion.cli import history
+        return estimate(args)
+    if args.command in ("resume", "show", "runs"):
+        from fusion.cli import history
 
-            command = {"resume": history.resume, "show": history.show, "runs": history.runs}
-            return asyncio.run(command[args.command](args))
-        if args.command == "presets":
-            from fusion.cli.presets import list_presets
+        command = {"resume": history.resume, "show": history.show, "runs": history.runs}
+        return asyncio.run(command[args.command](args))
+    if args.command == "presets":
+        from fusion.cli.presets import list_presets
 
-            return list_presets()
-        if args.command == "serve":
-            from fusion.cli.serve import serve
+        return list_presets()
+    if args.command == "serve":
+        from fusion.cli.serve import serve
 
-            return serve(args)
-        if args.command == "mcp":
-            from fusion.cli.mcp import mcp_command
+        return serve(args)
+    if args.command == "mcp":
+        from fusion.cli.mcp import mcp_command
 
-            return mcp_command(args)
-        if args.command == "eval":
-            from fusion.cli.eval import eval_command
+        return mcp_command(args)
+    if args.command == "eval":
+        from fusion.cli.eval import eval_command
 
-            return eval_command(args)
-    except ConfigError as exc:
-        sys.stderr.write(f"fusion: error: {exc}\n")
-        return 2
-    except KeyboardInterrupt:
-        sys.stderr.write(
-            "fusion: interrupted; continue with `fusion resume THREAD_ID` "
-            "(the thread printed first)\n"
-        )
-        return 130
+        return eval_command(args)
     return 2
 
 

@@ -8,6 +8,7 @@ import argparse
 from fusion.cli.eval import add_eval_parser
 from fusion.cli.flags import (
     OneLineParser,
+    UsageError,
     add_context_flag,
     add_db_option,
     add_run_options,
@@ -15,7 +16,14 @@ from fusion.cli.flags import (
 from fusion.cli.mcp import add_mcp_parser
 from fusion.cli.rejudge import add_rejudge_parser
 
-__all__ = ["OneLineParser", "add_context_flag", "add_db_option", "add_run_options", "build_parser"]
+__all__ = [
+    "OneLineParser",
+    "UsageError",
+    "add_context_flag",
+    "add_db_option",
+    "add_run_options",
+    "build_parser",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,8 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(resume)
-    show = commands.add_parser("show", help="a run's state and step history")
+    show = commands.add_parser(
+        "show", help="a run: question, answer, analysis, drafts, failures, cost"
+    )
     show.add_argument("thread_id", help="the run's thread ID, or any unique prefix of it")
+    show.add_argument("--steps", action="store_true", help="also print the checkpoint history")
+    show.add_argument(
+        "--markdown", action="store_true", help="print a shareable Markdown report instead"
+    )
     show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(show)
     runs = commands.add_parser("runs", help="recent runs with status and cost")

@@ -31,8 +31,7 @@ def add_rejudge_parser(commands: Any) -> None:
 
 
 async def rejudge_command(args: argparse.Namespace) -> int:
-    # imported when the command runs, so `fusion --help` (which builds this parser)
-    # stays fast
+    # imported here: the parser loads this module, and refusals come before LangChain
     from rich.console import Console
 
     from fusion.api import stream_run

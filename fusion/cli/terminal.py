@@ -4,15 +4,20 @@ Everything a model, a page, a search query, a URL or the user wrote reaches the
 terminal through `data()` (a `rich.text.Text`, which Rich never parses as markup)
 after `clean()`, which shows control characters (ANSI/OSC escapes, carriage returns,
 bells...) as visible symbols instead of sending them to the terminal.
+
+Rich is imported only when a `Text` is made, so refusals stay fast.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from typing import TYPE_CHECKING, TextIO
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
-__all__ = ["clean", "data", "one_line"]
+__all__ = ["StatusLine", "clean", "data", "one_line"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -38,4 +43,29 @@ def one_line(text: str) -> str:
 
 def data(text: object, style: str = "") -> Text:
     """Outside text as a Rich renderable that is printed exactly as written."""
+    from rich.text import Text
+
     return Text(clean(str(text)), style=style)
+
+
+class StatusLine:
+    """One line on stderr that says what is happening before Rich is even imported
+    (so something is on screen right after Enter), rewritten in place and erased
+    before anything else is printed. Silent unless stderr is a terminal."""
+
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write(f"\r\x1b[2K\x1b[2m{clean(text)}\x1b[0m")
+            self.stream.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+            self.shown = False
