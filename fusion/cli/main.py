@@ -16,7 +16,7 @@ import sys
 
 from fusion.cli.parser import UsageError, build_parser
 from fusion.cli.terminal import StatusLine, one_line
-from fusion.core.errors import ConfigError, SetupError
+from fusion.core.errors import ConfigError, RunBusy, SetupError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, status)
     except ConfigError as exc:
         status.clear()
-        kind = "setup_error" if isinstance(exc, SetupError) else "config_error"
+        kind = _error_type(exc)
         sys.stderr.write(f"fusion: error: {one_line(str(exc))}\n")
         return _json_error(kind, str(exc), 2) if as_json else 2
     except KeyboardInterrupt:
@@ -44,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"fusion: error: {one_line(f'{type(exc).__name__}: {exc}')}\n")
         return _json_error("internal_error", f"{type(exc).__name__}: {exc}", 1)
+
+
+def _error_type(exc: ConfigError) -> str:
+    if isinstance(exc, SetupError):
+        return "setup_error"
+    if isinstance(exc, RunBusy):  # another runner holds the run's lease
+        return "run_busy"
+    return "config_error"
 
 
 def _json_error(kind: str, message: str, code: int) -> int:
@@ -78,6 +86,10 @@ def _run(args: argparse.Namespace, status: StatusLine) -> int:
 
         command = {"resume": history.resume, "show": history.show, "runs": history.runs}
         return asyncio.run(command[args.command](args))
+    if args.command == "prune":
+        from fusion.cli.prune import prune
+
+        return asyncio.run(prune(args))
     if args.command == "presets":
         from fusion.cli.presets import list_presets
 

@@ -14,6 +14,7 @@ from fusion.cli.flags import (
     add_run_options,
 )
 from fusion.cli.mcp import add_mcp_parser
+from fusion.cli.prune import add_prune_parser
 from fusion.cli.rejudge import add_rejudge_parser
 
 __all__ = [
@@ -82,4 +83,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_rejudge_parser(commands)
     add_eval_parser(commands)
     add_mcp_parser(commands)
+    add_prune_parser(commands)
     return parser

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from fusion.checkpoints import Checkpoints
-from fusion.core.errors import ConfigError
+from fusion.core.errors import ConfigError, RunBusy
 from fusion.core.settings import load_settings_async
 from fusion.web import actions, auth, export, markdown, views
 from fusion.web.live import LiveRuns
@@ -180,6 +180,8 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
     async def resume(thread_id: str) -> Response:
         try:
             await actions.resume(live, await checkpoints.saver(), thread_id)
+        except RunBusy as exc:  # another runner (replica, `fusion resume`) holds it
+            return _error(409, str(exc))
         except ConfigError as exc:
             return _error(400, str(exc))
         return RedirectResponse(f"/runs/{thread_id}", status_code=303)
