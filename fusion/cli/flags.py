@@ -25,6 +25,7 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         line = f"{message} (see `{self.prog} --help`)"
+        sys.stderr.write("\r\x1b[2K" if sys.stderr.isatty() else "")  # a status line
         sys.stderr.write(f"fusion: error: {line}\n")
         raise UsageError(line)
 
