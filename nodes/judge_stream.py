@@ -142,16 +142,19 @@ class VerdictStream(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        whole: AIMessageChunk | None = None
+        # Merged once at the end: adding each chunk to a running sum re-parses the
+        # tool call's whole arguments every time (quadratic in the verdict's length).
+        chunks: list[AIMessageChunk] = []
         async for chunk in self.provider.astream(messages, _hidden(run_manager)):
             if not isinstance(chunk, AIMessageChunk):
                 continue
-            whole = chunk if whole is None else whole + chunk
+            chunks.append(chunk)
             delta = self._reader.feed(chunk)
             if delta:  # LangChain hands each chunk to the listeners (messages mode)
                 yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
-        if whole is None:
+        if not chunks:
             return
+        whole = chunks[0] + chunks[1:] if len(chunks) > 1 else chunks[0]
         self._reply = AIMessage(
             whole.text,
             tool_calls=whole.tool_calls,
