@@ -142,6 +142,10 @@ async def start_rejudge(saver: Checkpointer, rejudging: Rejudging) -> None:
     await graph.aupdate_state(run_config(rejudging.thread_id), rejudging.copied, as_node=JOIN_NODE)
 
 
+RUNNER = "fusion rejudge"
+"""Who runs a re-judge, as a refused second runner is told (`fusion.lease`)."""
+
+
 async def stream_rejudge(
     saver: Checkpointer, rejudging: Rejudging, *, progress: bool = True
 ) -> AsyncIterator[tuple[str, Any]]:
@@ -150,7 +154,7 @@ async def stream_rejudge(
 
     await start_rejudge(saver, rejudging)
     async for part in stream_run(
-        None, rejudging.context, saver, rejudging.thread_id, progress=progress
+        None, rejudging.context, saver, rejudging.thread_id, progress=progress, runner=RUNNER
     ):
         yield part
 

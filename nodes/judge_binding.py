@@ -8,7 +8,8 @@ an exception from the SDK.
 
 from __future__ import annotations
 
-import functools
+import copy
+from functools import cache
 from typing import Any
 
 from langchain_core.language_models import LanguageModelInput
@@ -27,7 +28,7 @@ def bind_schema(
     """`llm` asked for `schema` the way `method` says: a forced tool call
     (`function_calling`), `response_format` with the schema (`json_schema`), or JSON
     content described by the prompt (`json_mode`)."""
-    tool = _tool(schema)
+    tool = copy.deepcopy(_tool_of(schema))  # never share a dict the SDK may touch
     function = tool["function"]
     if method == "function_calling":
         return llm.bind_tools([tool], tool_choice=function["name"], parallel_tool_calls=False)
@@ -41,8 +42,8 @@ def bind_schema(
     return llm.bind(response_format={"type": "json_object"})
 
 
-@functools.cache
-def _tool(schema: type[BaseModel]) -> dict[str, Any]:
-    """The schema as an OpenAI tool, built once per schema (about 1 ms of CPU each
-    time, on the path between the last draft and the judge's request)."""
+@cache
+def _tool_of(schema: type[BaseModel]) -> dict[str, Any]:
+    """The schema as an OpenAI tool, built once per schema class: pydantic's JSON
+    schema generation took about 3 ms a judge call (a copy takes 0.1 ms)."""
     return convert_to_openai_tool(schema)

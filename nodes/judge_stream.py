@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from functools import cached_property
 from typing import Any
 
 import jiter
 from langchain_core.callbacks import AsyncCallbackManager, AsyncCallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.constants import TAG_NOSTREAM
@@ -106,6 +108,13 @@ class VerdictStream(BaseChatModel):
     def _llm_type(self) -> str:
         return "fusion-judge-verdict"
 
+    @cached_property
+    def _serialized(self) -> dict[str, Any]:
+        # What callbacks and tracers are handed at the call's start. LangChain's
+        # default is the repr of the whole instance, verdict schema and all: built
+        # anew for each call (one instance per call), a tenth of the judge's CPU.
+        return {"lc": 1, "type": "not_implemented", "id": [*__name__.split("."), "VerdictStream"]}
+
     @property
     def reader(self) -> VerdictReader:
         return self._reader
@@ -142,8 +151,6 @@ class VerdictStream(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        # Merged once at the end: adding each chunk to a running sum re-parses the
-        # tool call's whole arguments every time (quadratic in the verdict's length).
         chunks: list[AIMessageChunk] = []
         async for chunk in self.provider.astream(messages, _hidden(run_manager)):
             if not isinstance(chunk, AIMessageChunk):
@@ -154,7 +161,10 @@ class VerdictStream(BaseChatModel):
                 yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
         if not chunks:
             return
-        whole = chunks[0] + chunks[1:] if len(chunks) > 1 else chunks[0]
+        # Merged once at the end: `whole + chunk` per chunk re-parses the growing tool
+        # arguments as partial JSON each time, quadratic in the verdict's length (43% of
+        # fusion serve's CPU with 20 judges streaming).
+        whole = add_ai_message_chunks(chunks[0], *chunks[1:])
         self._reply = AIMessage(
             whole.text,
             tool_calls=whole.tool_calls,

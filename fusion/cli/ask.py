@@ -20,6 +20,7 @@ from fusion.cli.inputs import CheckedAsk
 from fusion.cli.live import LiveView
 from fusion.cli.render import render_result, write_plain
 from fusion.cli.terminal import StatusLine, clean
+from fusion.lease import take_lease
 from fusion.result import FusionResult
 from fusion.runs import db_path, open_checkpointer
 
@@ -31,12 +32,17 @@ async def ask(args: argparse.Namespace, checked: CheckedAsk, status: StatusLine)
     err = Console(stderr=True, highlight=False)
     payload = run_input(checked.prompt, None)
     async with open_checkpointer(db_path(args.db)) as saver:
-        # the run is on disk before its ID is shown: killed from here on, it resumes
-        await register_run(saver, payload, checked.context, thread_id)
-        status.clear()
-        err.print(f"thread: {thread_id}", markup=False)
-        runner = stream_run(None, checked.context, saver, thread_id)
-        final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        lease = await take_lease(saver, thread_id, "fusion ask")
+        try:
+            # the run is on disk before its ID is shown: killed from here on, it resumes
+            await register_run(saver, payload, checked.context, thread_id)
+            status.clear()
+            err.print(f"thread: {thread_id}", markup=False)
+            runner = stream_run(None, checked.context, saver, thread_id, lease=lease)
+            final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        finally:
+            if lease is not None:
+                await lease.release()
     return report(FusionResult.from_state(final, thread_id), as_json=args.json)
 
 

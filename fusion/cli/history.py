@@ -17,6 +17,7 @@ from fusion.cli.ask import follow, report
 from fusion.cli.show import render_run, render_steps
 from fusion.cli.terminal import clean, data, one_line
 from fusion.graph.builder import build_graph
+from fusion.lease import take_lease
 from fusion.markdown import run_markdown
 from fusion.result import FusionResult
 from fusion.resume import prepare_resume
@@ -29,17 +30,24 @@ async def resume(args: argparse.Namespace) -> int:
     err = Console(stderr=True, highlight=False)
     async with open_checkpointer(db_path(args.db)) as saver:
         thread_id = await resolve_thread_id(saver, args.thread_id)
-        resumption = await prepare_resume(saver, thread_id)
-        err.print(f"thread: {thread_id}", markup=False)
-        if resumption.plan is None:
-            err.print("the run had already finished; its result:", markup=False)
-            finished = resumption.finished or {}
-            return report(FusionResult.from_state(finished, thread_id), as_json=args.json)
-        if resumption.retrying:
-            err.print(data(f"retrying {resumption.retrying}"))
-        plan = resumption.plan
-        runner = stream_run(None, resumption.context, saver, thread_id)
-        final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        # leased before anything is read to decide what to run: a second resume of a
+        # running run is refused here, naming the runner (exit 2)
+        lease = await take_lease(saver, thread_id, "fusion resume")
+        try:
+            resumption = await prepare_resume(saver, thread_id)
+            err.print(f"thread: {thread_id}", markup=False)
+            if resumption.plan is None:
+                err.print("the run had already finished; its result:", markup=False)
+                finished = resumption.finished or {}
+                return report(FusionResult.from_state(finished, thread_id), as_json=args.json)
+            if resumption.retrying:
+                err.print(data(f"retrying {resumption.retrying}"))
+            plan = resumption.plan
+            runner = stream_run(None, resumption.context, saver, thread_id, lease=lease)
+            final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
+        finally:
+            if lease is not None:
+                await lease.release()
     return report(FusionResult.from_state(final, thread_id), as_json=args.json)
 
 

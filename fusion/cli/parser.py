@@ -24,6 +24,7 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         line = f"{message} (see `{self.prog} --help`)"
+        sys.stderr.write("\r\x1b[2K" if sys.stderr.isatty() else "")  # a status line
         sys.stderr.write(f"fusion: error: {line}\n")
         raise UsageError(line)
 
@@ -136,9 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_option(serve)
     from fusion.cli.eval import add_eval_parser
     from fusion.cli.mcp import add_mcp_parser
+    from fusion.cli.prune import add_prune_parser
     from fusion.cli.rejudge import add_rejudge_parser
 
     add_rejudge_parser(commands)
     add_eval_parser(commands)
     add_mcp_parser(commands)
+    add_prune_parser(commands)
     return parser

@@ -36,7 +36,7 @@ async def rejudge_command(args: argparse.Namespace) -> int:
 
     from fusion.api import stream_run
     from fusion.cli.ask import follow, report
-    from fusion.rejudging import prepare_rejudge, start_rejudge
+    from fusion.rejudging import RUNNER, prepare_rejudge, start_rejudge
     from fusion.result import FusionResult
     from fusion.runs import db_path, open_checkpointer
 
@@ -54,6 +54,6 @@ async def rejudge_command(args: argparse.Namespace) -> int:
         await start_rejudge(saver, rejudging)
         err.print(f"thread: {rejudging.thread_id}", highlight=False, markup=False)
         err.print(f"re-judging the drafts of {rejudging.source}", highlight=False, markup=False)
-        runner = stream_run(None, rejudging.context, saver, rejudging.thread_id)
+        runner = stream_run(None, rejudging.context, saver, rejudging.thread_id, runner=RUNNER)
         final = await follow(runner, err, [], rejudging.plan.judge, live=not args.json)
     return report(FusionResult.from_state(final, rejudging.thread_id), as_json=args.json)

@@ -28,7 +28,12 @@ async def complete(
     # Nobody reads progress or the answer's tokens here: the graph runs without stream
     # handlers and the judge's answer comes as one whole reply.
     events = stream_run(
-        run_input(None, run.messages), run.context, saver, thread_id, progress=False
+        run_input(None, run.messages),
+        run.context,
+        saver,
+        thread_id,
+        progress=False,
+        runner="fusion serve",
     )
     result = await until_disconnect(request, collect(events, thread_id))
     if result is None:

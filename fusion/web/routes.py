@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -16,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from fusion.core.errors import ConfigError
+from fusion.core.errors import ConfigError, RunBusy
 from fusion.core.settings import load_settings_async
 from fusion.serve.checkpoints import Checkpoints
 from fusion.web import actions, auth, export, markdown, views
@@ -40,6 +41,7 @@ class WebRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            started = time.perf_counter()
             try:
                 response = await handler(request)
             except auth.LoginRequired:
@@ -50,6 +52,10 @@ class WebRoute(APIRoute):
                 response = _error(403, str(exc))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
+            # the server's own time (reading the run, rendering the page): what the
+            # bench measures, and what a browser's dev tools show beside the network's
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={elapsed_ms:.1f}"
             return response
 
         return handle
@@ -180,6 +186,8 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
     async def resume(thread_id: str) -> Response:
         try:
             await actions.resume(live, await checkpoints.saver(), thread_id)
+        except RunBusy as exc:  # another runner (replica, `fusion resume`) holds it
+            return _error(409, str(exc))
         except ConfigError as exc:
             return _error(400, str(exc))
         return RedirectResponse(f"/runs/{thread_id}", status_code=303)
