@@ -41,6 +41,14 @@ def _url(url: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in "<> \n\r\t" else c for c in url)
 
 
+def _source(url: str) -> str:
+    """An http(s) source as an autolink; any other scheme (`javascript:`, `data:`, as a
+    search result may carry) as text, never a link."""
+    if url.strip().lower().startswith(("http://", "https://")):
+        return f"<{_url(url)}>"
+    return _inline(url)
+
+
 def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.4f}"
 
@@ -102,7 +110,7 @@ def run_markdown(result: FusionResult, question: str = "") -> str:
             "",
         ]
         if response.sources:
-            lines += ["Sources:", ""] + [f"- <{_url(s.url)}>" for s in response.sources] + [""]
+            lines += ["Sources:", ""] + [f"- {_source(s.url)}" for s in response.sources] + [""]
     if result.failed_models:
         lines += ["## Failed", ""]
         lines += [

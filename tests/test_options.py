@@ -137,7 +137,7 @@ def test_readme_option_table_lists_every_field_with_its_flag() -> None:
 
 
 def test_every_flag_the_readme_shows_for_ask_or_estimate_exists() -> None:
-    known = {*_flags("ask").values(), "--json", "--db", "--help"}
+    known = {*_flags("ask").values(), "--json", "--db", "--help", "--prompt-file"}
     used: set[str] = set()
     for line in README.splitlines():
         if re.search(r"\bfusion (ask|estimate)\b", line):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fusion.core.context import Context, make_context, option_fields
+from fusion.core.endpoints import check_credentials
 from fusion.core.errors import ConfigError
 from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.settings import load_settings
@@ -71,8 +72,12 @@ class CheckedAsk:
 
 
 def check_ask(args: argparse.Namespace) -> CheckedAsk:
-    """The prompt, options and plan (preset, panel size, model IDs, limits), or a
-    `ConfigError`; keys, budget and context windows are checked next, in `preflight`."""
+    """The prompt, options, plan (preset, panel size, model IDs, limits) and model
+    keys, or a `ConfigError`; budget, context windows and the search key are checked
+    next, in `preflight`."""
     prompt = read_prompt(args)
     context = context_from_args(args)
-    return CheckedAsk(prompt, context, resolve_plan(context, load_settings()))
+    settings = load_settings()
+    plan = resolve_plan(context, settings)
+    check_credentials([*plan.panel, plan.judge], settings)
+    return CheckedAsk(prompt, context, plan)

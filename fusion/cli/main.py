@@ -9,24 +9,32 @@ codes (2 bad input, 130 interrupted, 1 anything else).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import sys
+from typing import TYPE_CHECKING
 
-from fusion.cli.parser import UsageError, build_parser
 from fusion.cli.terminal import StatusLine, one_line
-from fusion.core.errors import ConfigError, RunBusy, SetupError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from fusion.core.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv
+    status = StatusLine(enabled=not as_json and argv[:1] == ["ask"])
+    status.show("fusion: checking the question and the plan…")  # on screen at once
+    from fusion.cli.parser import UsageError, build_parser
+    from fusion.core.errors import ConfigError
+
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:  # its line is on stderr already
         return _json_error("usage_error", exc.message, 2) if as_json else 2
-    status = StatusLine(enabled=not as_json)
+    except SystemExit:  # --help
+        status.clear()
+        raise
     try:
         return _run(args, status)
     except ConfigError as exc:
@@ -40,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"fusion: {message}\n")
         return _json_error("interrupted", message, 130) if as_json else 130
     except Exception as exc:
+        status.clear()
         if not as_json:
             raise
         sys.stderr.write(f"fusion: error: {one_line(f'{type(exc).__name__}: {exc}')}\n")
@@ -47,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error_type(exc: ConfigError) -> str:
+    from fusion.core.errors import RunBusy, SetupError
+
     if isinstance(exc, SetupError):
         return "setup_error"
     if isinstance(exc, RunBusy):  # another runner holds the run's lease
@@ -55,19 +66,22 @@ def _error_type(exc: ConfigError) -> str:
 
 
 def _json_error(kind: str, message: str, code: int) -> int:
+    import json
+
     error = {"type": kind, "message": message}
     sys.stdout.write(json.dumps({"status": "error", "error": error}) + "\n")
     return code
 
 
 def _run(args: argparse.Namespace, status: StatusLine) -> int:
+    import asyncio  # 40 ms: after the status line is on screen
+
     from fusion.core.redact import install_log_redaction
 
     install_log_redaction()  # no key reaches a log line of this process
     if args.command == "ask":
         from fusion.cli.inputs import check_ask
 
-        status.show("fusion: checking the question and the plan…")
         checked = check_ask(args)  # light: refuses bad input before the heavy imports
         status.show(f"fusion: asking {len(checked.plan.panel)} panelists, loading…")
         from fusion.cli.ask import ask
