@@ -94,6 +94,8 @@ class CostAwareChatOpenAI(ChatOpenAI):
     the rest of it, OpenRouter's `usage.cost` included; non-streamed replies keep the
     whole usage dict under `response_metadata["token_usage"]`. This puts the usage
     chunk there too, so `fusion.core.usage.reported_cost` reads both the same way.
+    The method is langchain-openai's private one: the version is bounded in
+    pyproject.toml and tests/test_private_hooks.py fails if a release stops calling it.
     """
 
     def _convert_chunk_to_generation_chunk(

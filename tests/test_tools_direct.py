@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fusion.core.context import Context
 from fusion.tools import web_fetch, web_search
+from tests.fixtures.web import run_tool_node
 from tests.fixtures.web_server import ScriptedWebServer
 
 
@@ -89,3 +90,20 @@ async def test_the_readme_example_runs(web_env: ScriptedWebServer) -> None:
     page, hits = await scope["example"]()  # type: ignore[operator]
     assert "Example page text." in str(page)
     assert "Tide pools" in str(hits)
+
+
+async def test_inside_a_run_the_tools_read_the_runs_context(web_env: ScriptedWebServer) -> None:
+    url = web_env.page("/long2.txt", "word " * 2000, content_type="text/plain")
+    web_env.on_search([{"url": url, "title": "Long", "content": "x"}])
+    context = Context(fetch_max_chars=500, search_max_results=3, search_topic="news")
+
+    fetched, searched = await run_tool_node(
+        [web_fetch, web_search],
+        [("web_fetch", {"url": url}), ("web_search", {"query": "q"})],
+        context,
+    )
+
+    assert fetched.status == "success" and "[cut: showing 500 of " in str(fetched.content)
+    assert searched.status == "success"
+    (sent,) = web_env.searches()
+    assert (sent["max_results"], sent["topic"]) == (3, "news")
