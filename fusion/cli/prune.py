@@ -10,12 +10,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from fusion.cli.flags import add_db_option
 from fusion.prune import STATES, parse_age
 
 
 def add_prune_parser(commands: argparse._SubParsersAction[Any]) -> None:
-    from fusion.cli.parser import add_db_option
-
     prune = commands.add_parser(
         "prune",
         help="remove old runs' checkpoints",
