@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from fusion.cli.terminal import data, one_line
 from fusion.prune import STATES, parse_age
 
 
@@ -66,7 +67,12 @@ async def prune(args: argparse.Namespace) -> int:
         for column in ("thread", "status", "last written", "question"):
             table.add_column(column)
         for run in pruned.removed:
-            table.add_row(run.thread_id, run.status, run.created_at or "", run.question[:60])
+            table.add_row(
+                data(run.thread_id),
+                run.status,
+                run.created_at or "",
+                data(one_line(run.question)[:60]),
+            )
         console.print(table)
     line = f"{verb} {len(pruned.removed)} run(s); kept {pruned.kept}"
     if pruned.running:
