@@ -4,7 +4,6 @@ with results.jsonl, report.md and report.png in --out DIR. Rerun to resume."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,8 @@ def add_eval_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 def eval_command(args: argparse.Namespace) -> int:
     """Run (or resume) the eval, then write and summarise the reports."""
+    import asyncio  # here, not at the top: the parser loads this module
+
     from rich.console import Console
 
     from fusion.eval.configs import parse_configs

@@ -7,9 +7,6 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from fusion.cli.terminal import data, one_line
 from fusion.prune import STATES, parse_age
 
@@ -43,6 +40,10 @@ def add_prune_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 async def prune(args: argparse.Namespace) -> int:
+    # imported here: the parser loads this module, and refusals come before Rich
+    from rich.console import Console
+    from rich.table import Table
+
     from fusion.prune import prune_runs
     from fusion.runs import db_path, open_checkpointer
     from fusion.saver import describe
