@@ -5,7 +5,7 @@ description and a default. Nothing secret lives here: API keys are read from the
 environment when a model or tool is built, never stored in context or state.
 
 Every field is an option everywhere at once: a `fusion ask`/`fusion estimate` flag
-(`fusion.cli.parser`) and a key of `fusion serve`'s `fusion` object
+(`fusion.cli.flags`) and a key of `fusion serve`'s `fusion` object
 (`fusion.serve.schemas`) are derived from the fields below, so a new field needs no
 copy anywhere. Its metadata says how it shows:
 

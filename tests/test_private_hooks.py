@@ -1,4 +1,4 @@
-"""The two places Fusion reaches past a library's public API, each pinned in
+"""The places Fusion reaches past a library's public API, each pinned in
 pyproject.toml and checked here, so a release that changes them fails loudly here
 instead of silently in production.
 
@@ -7,6 +7,9 @@ instead of silently in production.
 - langgraph-prebuilt: the panelist `Send`s each tool call to its ToolNode as a
   `ToolCallWithContext` (nodes/panelist.py), a shape `langgraph.prebuilt` uses for
   its own agents but does not export.
+- langchain-openai: `CostAwareChatOpenAI` overrides the private
+  `_convert_chunk_to_generation_chunk` to keep a streamed reply's reported cost
+  (core/providers.py).
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallWithContext
 from langgraph.types import Send
 
+from fusion.core.providers import chat_model
+from fusion.core.settings import load_settings
 from fusion.tools.netguard import AddressRefused, GuardedTransport
+from tests.fixtures.llm_replies import Text
+from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.web_server import ScriptedWebServer
 
 HTTPX_HOOK = (
@@ -94,4 +101,22 @@ async def test_tool_node_runs_a_sent_tool_call_with_its_context() -> None:
         "langgraph.prebuilt's ToolNode no longer runs a Send(ToolCallWithContext): "
         "nodes/panelist.py's tool routing is broken; fix it before raising the "
         "langgraph-prebuilt bound in pyproject.toml"
+    )
+
+
+async def test_a_streamed_reply_keeps_the_providers_reported_cost(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    llm_env.script("vendor/streamer", Text("streamed words", cost=0.0123))
+    llm = chat_model("vendor/streamer", load_settings(), stream=True)
+
+    chunks = [chunk async for chunk in llm.astream("hello")]
+
+    text = "".join(str(c.content) for c in chunks)
+    costs = [(c.response_metadata.get("token_usage") or {}).get("cost") for c in chunks]
+    assert text == "streamed words"
+    assert 0.0123 in costs, (
+        "langchain-openai no longer calls ChatOpenAI._convert_chunk_to_generation_chunk "
+        "for the stream's usage chunk: streamed calls lose the provider's cost. Fix "
+        "CostAwareChatOpenAI (core/providers.py) before raising the langchain-openai bound"
     )

@@ -20,9 +20,16 @@ from tests.fixtures.browser import (
     web_app,
 )
 from tests.fixtures.cli import run_fusion
-from tests.fixtures.llm_replies import Error, Text
+from tests.fixtures.llm_replies import ChatRequest, Error, Structured, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import cut_judge, echo_judge, researcher
+from tests.fixtures.panel_scripts import (
+    analysis_for,
+    cut_judge,
+    echo_judge,
+    is_verdict_request,
+    researcher,
+    responses_in,
+)
 from tests.fixtures.web_server import ScriptedWebServer
 
 __all__ = ["browser", "signed_in", "web_app"]  # fixtures, imported so pytest finds them
@@ -196,6 +203,51 @@ def test_a_draft_and_an_answer_cut_at_their_token_limits_say_so_live_read_and_ex
     exported = json.loads(download.value.path().read_text(encoding="utf-8"))
     assert exported["thread_id"] == thread_id and exported["answer_truncated"] is True
     assert [r["truncated"] for r in exported["responses"]] == [True, False]
+
+
+SUPERSEDED = "Superseded first answer that must not stay on the page."
+
+
+def judge_asked_twice() -> Any:
+    """A judge whose first verdict streams an answer, then breaks its JSON (the run
+    asks again); the second verdict is whole."""
+    verdicts: list[int] = []
+
+    def handler(request: ChatRequest) -> Text | Structured | ToolCalls:
+        if not is_verdict_request(request) or verdicts:
+            return echo_judge(request)
+        verdicts.append(1)
+        name = request.body["tool_choice"]["function"]["name"]
+        analysis = json.dumps(analysis_for(responses_in(request)))
+        broken = analysis[:-1] + f', "answer": "{SUPERSEDED}"}}}} and then garbage'
+        return ToolCalls([(name, {})], arguments_text=broken)
+
+    return handler
+
+
+def test_a_judge_asked_again_replaces_its_streamed_answer_and_says_why(
+    signed_in: Watched, web_app: WebApp, llm: ScriptedLLMServer
+) -> None:
+    llm.script("vendor/a", Text("Draft alpha.", cost=0.001))
+    llm.script("vendor/b", Text("Draft beta.", cost=0.001))
+    llm.script("vendor/judge", judge_asked_twice())
+    llm.chunk_delay = 0.03
+    page = signed_in.page
+    page.get_by_label("Question").fill("Will the judge need two tries?")
+    page.locator("#advanced summary").click()
+    page.get_by_label("Web search and reading").uncheck()
+    page.get_by_label("Question").press("Enter")
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    page.evaluate(WATCH_ANSWER)
+    page.locator(".judge-log li", has_text="asking again").wait_for()
+    page.locator("#run-root[data-finished]").wait_for()
+    seen: list[str] = page.evaluate("window.__answers")
+    assert any("Superseded" in text for text in seen), "the first answer streamed"
+    mixed = [text for text in seen if "Superseded" in text and "Fused answer" in text]
+    assert mixed == [], "the retried answer replaces the first one, never follows it"
+    answer = page.locator("#answer").inner_text()
+    assert "Fused answer" in answer and "Superseded" not in answer
+    assert len(llm.requests_for("vendor/judge")) == 2
 
 
 def test_the_page_asks_for_the_key_in_a_form_never_in_a_url(browser: Any, web_app: WebApp) -> None:

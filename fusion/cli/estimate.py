@@ -85,7 +85,7 @@ def render_estimate(console: Console, result: CostEstimate) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`python -m fusion.cli.estimate PROMPT [run options]`, the same as
     `fusion estimate`, for use before the sub-command is registered."""
-    from fusion.cli.parser import OneLineParser, add_run_options
+    from fusion.cli.flags import OneLineParser, add_run_options
 
     parser = OneLineParser(prog="fusion estimate", description="Estimate a run's cost.")
     add_run_options(parser)

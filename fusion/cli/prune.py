@@ -7,13 +7,12 @@ import json
 import sys
 from typing import Any
 
+from fusion.cli.flags import add_db_option
 from fusion.cli.terminal import data, one_line
 from fusion.prune import STATES, parse_age
 
 
 def add_prune_parser(commands: argparse._SubParsersAction[Any]) -> None:
-    from fusion.cli.parser import add_db_option
-
     prune = commands.add_parser(
         "prune",
         help="remove old runs' checkpoints",

@@ -6,14 +6,14 @@ import argparse
 import dataclasses
 from typing import Any, get_type_hints
 
+from fusion.cli.flags import add_context_flag, add_db_option
+from fusion.core.context import Context
+
 REJUDGE_OPTIONS = ("judge", "fallback_judge", "instructions", "judge_order")
 """The `Context` fields a re-judge can change; the panel's are the source run's."""
 
 
 def add_rejudge_parser(commands: Any) -> None:
-    from fusion.cli.parser import add_context_flag, add_db_option
-    from fusion.core.context import Context
-
     rejudge = commands.add_parser(
         "rejudge",
         help="judge a stored run's drafts again, as a new run (no panelist is called)",

@@ -17,9 +17,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from fusion.checkpoints import Checkpoints
 from fusion.core.errors import ConfigError, RunBusy
 from fusion.core.settings import load_settings_async
-from fusion.serve.checkpoints import Checkpoints
 from fusion.web import actions, auth, export, markdown, views
 from fusion.web.live import LiveRuns
 from fusion.web.pages import SECURITY_HEADERS, asset, fragment, page

@@ -100,12 +100,29 @@
   }
   function money(value) { return value === null || value === undefined ? "—" : "$" + Number(value).toFixed(4); }
 
+  function judgeNote(text) {
+    const item = document.createElement("li");
+    item.textContent = text;
+    $(".judge-log").append(item);
+  }
+
   function onProgress(event) {
     const name = event.event;
     if (name === "judge_started") {
       $(".judge-status").textContent = `(${event.model} is writing from ${event.drafts} drafts)`;
       $("#run-status").textContent = "Running: the judge is writing.";
       $("#answer").textContent = "";
+      return;
+    }
+    if (name === "judge_retry" || name === "judge_fallback") {
+      const how = name === "judge_retry" ? "asking again" : "in two calls";
+      $(".judge-status").textContent = `(${event.model}: ${how}, ${event.reason || "unusable reply"})`;
+      judgeNote(`${event.model}: ${how} (${event.reason || "unusable reply"}); the answer starts afresh`);
+      $("#answer").textContent = "";
+      return;
+    }
+    if (name === "judge_input_trimmed") {
+      judgeNote(`${event.drafts} longest draft(s) trimmed to fit ${event.model}'s window of ${Number(event.window).toLocaleString()} tokens`);
       return;
     }
     if (name === "judge_done") {
