@@ -36,6 +36,7 @@ from typing import Any
 
 from fusion.core.errors import ConfigError, RunBusy
 from fusion.saver import Saver
+from fusion.sqlite_saver import SqliteCheckpointer
 
 log = logging.getLogger("fusion.lease")
 TERM_ENV = "FUSION_LEASE_S"
@@ -227,10 +228,9 @@ _READY: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def _kind(saver: Any) -> str | None:
-    name = type(saver).__name__
-    if name == "AsyncSqliteSaver":
+    if isinstance(saver, SqliteCheckpointer):
         return "sqlite"
-    if name == "AsyncPostgresSaver":
+    if type(saver).__name__ == "AsyncPostgresSaver":  # (the postgres extra may be absent)
         return "postgres"
     return None
 
@@ -245,12 +245,16 @@ async def _execute(saver: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[
 
 
 async def _run(saver: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    if _kind(saver) == "sqlite":
-        async with saver.lock, saver.conn.execute(sql, params) as cursor:
-            rows = [tuple(row) for row in await cursor.fetchall()]
-            await saver.conn.commit()
-        return rows
+    if _kind(saver) == "sqlite":  # on the saver's own database thread, one crossing
+        return await saver._run(_run_sqlite, saver, sql, params)  # type: ignore[no-any-return]
     return await _run_postgres(saver, sql.replace("?", "%s"), params)
+
+
+def _run_sqlite(saver: SqliteCheckpointer, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    with saver.lock:
+        rows = [tuple(row) for row in saver.conn.execute(sql, params).fetchall()]
+        saver.conn.commit()
+    return rows
 
 
 async def _run_postgres(saver: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

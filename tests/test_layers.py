@@ -9,6 +9,7 @@ left to hide a cycle. And each package imports first in a fresh interpreter.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -194,3 +195,13 @@ def test_the_public_names_load_first_in_a_fresh_interpreter() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd="/"
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_readme_names_only_files_that_exist() -> None:
+    """The layout and "Where to change what" point at real files, so a move or a
+    rename that forgets the README fails here."""
+    readme = (ROOT / "README.md").read_text()
+    named = set(re.findall(r"`((?:core|tools|nodes|graph|fusion|tests)/[\w/.]+\.\w+)`", readme))
+    assert len(named) > 15
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"the README names files that do not exist: {missing}"

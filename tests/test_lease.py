@@ -120,18 +120,16 @@ def test_a_lease_held_elsewhere_refuses_until_it_expires(
     llm_env.reset()
     llm_env.script("vendor/slow-c", Text("draft C"))
     llm_env.script("vendor/judge", echo_judge)
-    expires = time.time() + 5
-    asyncio.run(hold_elsewhere(env["FUSION_DB"], thread_id, expires))
+    asyncio.run(hold_elsewhere(env["FUSION_DB"], thread_id, time.time() + 3600))
 
     refused = fusion_here("resume", thread_id, "--json", env=env)
-    assert time.time() < expires, "the refusal took longer than the test's lease term"
     assert refused.returncode == 2, refused.stderr
     (line,) = refused.stderr.strip().splitlines()
     assert "already running: fusion serve (pid 4242 on web-2, since" in line
     assert "when its lease expires" in line
     assert llm_env.requests == []
-    while time.time() < expires:
-        time.sleep(0.1)
+    # its term runs out (moved into the past rather than waited for)
+    asyncio.run(hold_elsewhere(env["FUSION_DB"], thread_id, time.time() - 1))
     resumed = fusion_here("resume", thread_id, "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "ok"
@@ -139,19 +137,18 @@ def test_a_lease_held_elsewhere_refuses_until_it_expires(
 
 
 async def hold_elsewhere(db: str, thread_id: str, expires: float) -> None:
+    """The run's lease, held by a process of another machine until `expires`."""
     async with open_checkpointer(Path(db) if "://" not in db else db) as saver:
-        killed = await holder_of(saver, thread_id)  # the killed `fusion ask`
-        assert killed is not None and killed.purpose == "fusion ask"
+        before = await holder_of(saver, thread_id)  # the killed `fusion ask`, or web-2
+        assert before is not None and before.purpose in ("fusion ask", "fusion serve")
         row = ("other-token", "web-2", 4242, "fusion serve", time.time(), expires)
-        assert await lease_sql(saver, TAKE_OVER, (*row, thread_id, killed.token))
-        holder = await holder_of(saver, thread_id)
-        assert holder is not None and holder.host == "web-2"
+        assert await lease_sql(saver, TAKE_OVER, (*row, thread_id, before.token))
 
 
 async def test_a_lease_is_renewed_while_held_and_free_once_released(
     run_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FUSION_LEASE_S", "1")
+    monkeypatch.setenv("FUSION_LEASE_S", "3")
     target = Path(run_db) if "://" not in run_db else run_db
     async with open_checkpointer(target) as saver:
         lease = await take_lease(saver, "t-1", "fusion ask")
@@ -159,7 +156,7 @@ async def test_a_lease_is_renewed_while_held_and_free_once_released(
         first = await holder_of(saver, "t-1")
         assert first is not None
 
-        for _ in range(1200):  # renewed every third of its 1 s term
+        for _ in range(1200):  # renewed every third of its 3 s term
             now = await holder_of(saver, "t-1")
             assert now is not None and now.token == lease.token
             if now.expires_at > first.expires_at:

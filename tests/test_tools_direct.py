@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from fusion.core.context import Context
 from fusion.tools import web_fetch, web_search
+from tests.fixtures.web import run_tool_node
 from tests.fixtures.web_server import ScriptedWebServer
 
 
@@ -73,3 +75,35 @@ def test_a_direct_call_that_fails_returns_a_readable_error_not_a_validation_erro
     assert "127.0.0.1" in done.stdout
     assert "validation" not in (done.stdout + done.stderr).lower()
     assert "Field required" not in done.stdout + done.stderr
+
+
+async def test_the_readme_example_runs(web_env: ScriptedWebServer) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("**The web tools alone.**", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    url = web_env.page("/ex", "<html><title>Ex</title><p>Example page text.</p></html>")
+    web_env.on_search([{"url": url, "title": "Tide pools", "content": "rocky pools"}])
+    code = code.replace("https://example.org", url)
+    body = "".join(f"    {line}\n" for line in code.splitlines())
+    scope: dict[str, object] = {}
+    exec(f"async def example():\n{body}    return page, hits\n", scope)
+    page, hits = await scope["example"]()  # type: ignore[operator]
+    assert "Example page text." in str(page)
+    assert "Tide pools" in str(hits)
+
+
+async def test_inside_a_run_the_tools_read_the_runs_context(web_env: ScriptedWebServer) -> None:
+    url = web_env.page("/long2.txt", "word " * 2000, content_type="text/plain")
+    web_env.on_search([{"url": url, "title": "Long", "content": "x"}])
+    context = Context(fetch_max_chars=500, search_max_results=3, search_topic="news")
+
+    fetched, searched = await run_tool_node(
+        [web_fetch, web_search],
+        [("web_fetch", {"url": url}), ("web_search", {"query": "q"})],
+        context,
+    )
+
+    assert fetched.status == "success" and "[cut: showing 500 of " in str(fetched.content)
+    assert searched.status == "success"
+    (sent,) = web_env.searches()
+    assert (sent["max_results"], sent["topic"]) == (3, "news")
