@@ -2,6 +2,9 @@
 
 The model gets, for each result, its title, URL and snippet, fenced as untrusted web
 content; the draft gets the same results as structured data (the tool's artifact).
+Only results at an http(s) address are kept: a `javascript:`, `data:` or `file:` URL
+in a search reply can be neither fetched nor cited, so no draft source, export, page
+or API client ever gets it.
 Everything Tavily can throw (bad key, rate limit, plan limits, timeouts, a server
 down) becomes a short `ToolException` the model can read, never a crashed run.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from langchain_core.tools import ToolException, tool
@@ -84,14 +88,25 @@ async def search(query: str, context: Context) -> list[dict[str, str]]:
     return [item for item in map(_result, results) if item is not None]
 
 
+def web_address(raw: object) -> str | None:
+    """`raw` as an http(s) URL with a host (surrounding whitespace dropped), else None."""
+    url = str(raw or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
 def _result(raw: Any) -> dict[str, str] | None:
-    if not isinstance(raw, dict) or not raw.get("url"):
+    url = web_address(raw.get("url")) if isinstance(raw, dict) else None
+    if url is None:
         return None
     snippet = " ".join(str(raw.get("content") or "").split())
     if len(snippet) > SNIPPET_CHARS:
         snippet = snippet[: SNIPPET_CHARS - 1].rstrip() + "…"
     return {
-        "url": str(raw["url"]),
+        "url": url,
         "title": " ".join(str(raw.get("title") or "").split()),
         "snippet": snippet,
     }
