@@ -21,6 +21,8 @@ JudgeMethod = Literal["function_calling", "json_schema", "json_mode"]
 JudgeOrder = Literal["analysis_first", "answer_first"]
 SearchDepth = Literal["basic", "advanced"]
 SearchTopic = Literal["general", "news", "finance"]
+SearchProvider = Literal["tavily", "searxng"]
+Research = Literal["agentic", "prefetch", "off"]
 
 
 @dataclass(kw_only=True)
@@ -95,6 +97,13 @@ class Context:
             "description": "`analysis_first`: the judge analyses the drafts, then writes the "
             "answer from its analysis, in one streamed call. `answer_first`: the answer, "
             "then the analysis in a second call (to compare the two orders)."
+        },
+    )
+    search_provider: SearchProvider = field(
+        default="tavily",
+        metadata={
+            "description": "Web search backend: `tavily` (TAVILY_API_KEY) or `searxng` (a "
+            "self-hosted SearXNG instance's JSON API at SEARXNG_URL; no key)."
         },
     )
     search_max_results: int = field(

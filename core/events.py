@@ -22,6 +22,7 @@ from typing import Literal, NotRequired, get_args, get_type_hints
 from langgraph.config import get_stream_writer
 from typing_extensions import TypedDict
 
+from fusion.core.context import JudgeMethod
 from fusion.core.failures import JudgeFailure, JudgeFallbackReason, ModelFailure
 
 ANSWER_TAG = "fusion:answer"
@@ -85,6 +86,8 @@ class JudgeStarted(TypedDict):
     event: Literal["judge_started"]
     model: str
     drafts: int
+    method: JudgeMethod
+    """How it is asked for structured output (`judge_method`)."""
 
 
 class JudgeDone(TypedDict):
@@ -115,6 +118,8 @@ class JudgeFallback(TypedDict):
     model: str
     reason: JudgeFallbackReason
     mode: Literal["two_calls"]
+    method: JudgeMethod
+    """The method it goes on with (`json_schema` after a tool choice was ignored)."""
 
 
 class JudgeRetry(TypedDict):

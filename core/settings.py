@@ -39,6 +39,11 @@ class ProviderSpec(_Strict):
     openrouter_usage: bool = Field(
         default=False, description="Ask for OpenRouter's usage accounting (usage.cost)."
     )
+    judge_method: JudgeMethod | None = Field(
+        default=None,
+        description="How judges served here are asked for structured output; unset: what "
+        "the server supports (see fusion.core.capabilities), else function_calling.",
+    )
 
 
 class ModelSpec(_Strict):

@@ -15,6 +15,7 @@ from langgraph.graph.message import add_messages
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from fusion.core.context import JudgeMethod
 from fusion.core.failures import ModelFailure, RunFailure
 
 RunStatus = Literal["ok", "degraded", "failed"]
@@ -142,6 +143,14 @@ class OutputState(TypedDict, total=False):
         Field(
             description="How the judge whose answer is used worked: single_call (analysis "
             "then answer in one streamed call), two_calls (the fallback) or answer_first."
+        ),
+    ]
+    judge_method: Annotated[
+        JudgeMethod | None,
+        Field(
+            description="How the judge whose answer is used was asked for structured "
+            "output: function_calling, json_schema (also after a provider ignored a forced "
+            "tool call) or json_mode."
         ),
     ]
     rejudge_of: Annotated[

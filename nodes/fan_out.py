@@ -35,7 +35,7 @@ def check_run(context: Context, state: InputState) -> tuple[RunPlan, list[BaseMe
     check_budget(context, plan, settings, text)
     check_credentials([*plan.panel, plan.judge], settings)
     if context.web and context.max_tool_calls > 0:
-        check_search_ready()
+        check_search_ready(context)
     return plan, conversation
 
 

@@ -1,4 +1,8 @@
-"""web_search: Tavily search for a panelist, as a compact list the model can scan.
+"""web_search: a web search for a panelist, as a compact list the model can scan.
+
+The backend is the run's `search_provider`: `tavily` (the default, below) or
+`searxng` (a self-hosted instance, `tools/searxng.py`); `BACKENDS` is the registry a
+new backend joins (its readiness check and its search).
 
 The model gets, for each result, its title, URL and snippet, fenced as untrusted web
 content; the draft gets the same results as structured data (the tool's artifact).
@@ -10,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
 
 import httpx
 from langchain_core.tools import ToolException, tool
@@ -23,11 +28,13 @@ from tavily import (
 from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from fusion.core.context import Context
+from fusion.core.context import Context, SearchProvider
 from fusion.core.errors import SetupError
 from fusion.core.redact import redact
 from fusion.tools.framing import fence
 from fusion.tools.run_context import WebToolRuntime, context_of
+from fusion.tools.search_result import SNIPPET_CHARS, as_result
+from fusion.tools.searxng import searxng_problem, searxng_search
 from fusion.tools.tls import shared_ssl_context
 
 log = logging.getLogger(__name__)
@@ -36,7 +43,6 @@ API_KEY_ENV = "TAVILY_API_KEY"
 BASE_URL_ENV = "TAVILY_BASE_URL"
 DEFAULT_BASE_URL = "https://api.tavily.com"
 TIMEOUT_S = 30.0
-SNIPPET_CHARS = 500
 MISSING_KEY = "web search needs TAVILY_API_KEY: set it, or run with --no-web"
 
 
@@ -44,15 +50,19 @@ def _api_key() -> str | None:
     return os.environ.get(API_KEY_ENV, "").strip() or None
 
 
-def check_search_ready() -> None:
-    """Fail before the run starts when search can't work.
+def _tavily_problem() -> str | None:
+    # Without a key, tavily-python does not fail: it silently switches to a keyless
+    # mode with its own limits, so a missing key is a problem here.
+    return MISSING_KEY if _api_key() is None else None
 
-    Without a key, tavily-python does not fail: it silently switches to a keyless
-    mode with its own limits. A run that depends on search should hear about a
-    missing key up front, from the CLI or fan-out, not from each panelist.
-    """
-    if _api_key() is None:
-        raise SetupError(MISSING_KEY)
+
+def check_search_ready(context: Context | None = None) -> None:
+    """Fail before the run starts when the run's search backend can't work (a missing
+    key or address), so the CLI or fan-out says it once, not each panelist."""
+    provider = context.search_provider if context is not None else "tavily"
+    problem = BACKENDS[provider].problem()
+    if problem is not None:
+        raise SetupError(problem)
 
 
 def search_options(context: Context) -> dict[str, Any]:
@@ -65,7 +75,13 @@ def search_options(context: Context) -> dict[str, Any]:
 
 
 async def search(query: str, context: Context) -> list[dict[str, str]]:
-    """Results for `query` as `{"url", "title", "snippet"}`, or a `ToolException`."""
+    """Results for `query` from the run's backend, as `{"url", "title", "snippet"}`,
+    or a `ToolException` the model can read."""
+    return await BACKENDS[context.search_provider].search(query, context)
+
+
+async def tavily_search(query: str, context: Context) -> list[dict[str, str]]:
+    """Tavily's results for `query`, or a `ToolException`."""
     key = _api_key()
     if key is None:
         raise ToolException(f"web search is not available ({MISSING_KEY}); answer without it")
@@ -81,20 +97,7 @@ async def search(query: str, context: Context) -> list[dict[str, str]]:
     results = reply.get("results") if isinstance(reply, dict) else None
     if not isinstance(results, list):
         raise ToolException("web search failed: the search service sent an unreadable reply")
-    return [item for item in map(_result, results) if item is not None]
-
-
-def _result(raw: Any) -> dict[str, str] | None:
-    if not isinstance(raw, dict) or not raw.get("url"):
-        return None
-    snippet = " ".join(str(raw.get("content") or "").split())
-    if len(snippet) > SNIPPET_CHARS:
-        snippet = snippet[: SNIPPET_CHARS - 1].rstrip() + "…"
-    return {
-        "url": str(raw["url"]),
-        "title": " ".join(str(raw.get("title") or "").split()),
-        "snippet": snippet,
-    }
+    return [item for item in map(as_result, results) if item is not None]
 
 
 def _error_message(exc: Exception) -> str:
@@ -123,6 +126,23 @@ def _error_message(exc: Exception) -> str:
         return f"web search failed: could not reach the search service ({type(exc).__name__})"
     log.warning("web_search failed unexpectedly", exc_info=exc)
     return f"web search failed: {type(exc).__name__}{said}"
+
+
+class Backend(NamedTuple):
+    """A search backend: why it cannot search now (None when it can), and its search."""
+
+    problem: Callable[[], str | None]
+    search: Callable[[str, Context], Awaitable[list[dict[str, str]]]]
+
+
+BACKENDS: dict[SearchProvider, Backend] = {
+    "tavily": Backend(_tavily_problem, tavily_search),
+    "searxng": Backend(searxng_problem, searxng_search),
+}
+"""`search_provider` -> its backend. A new backend adds its name to `SearchProvider`
+(core/context.py) and its entry here."""
+
+__all__ = ["SNIPPET_CHARS", "check_search_ready", "search", "web_search"]
 
 
 def for_model(query: str, results: list[dict[str, str]]) -> str:

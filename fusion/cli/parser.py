@@ -28,7 +28,18 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judge", metavar="MODEL", help="judge model ID")
     parser.add_argument("--fallback-judge", metavar="MODEL", help="judge to try if the judge fails")
     add_judge_order_option(parser)
+    parser.add_argument(
+        "--judge-method",
+        choices=["function_calling", "json_schema", "json_mode"],
+        help="how the judge is asked for structured output (default: the config file's, "
+        "else what the provider's server supports, else function_calling)",
+    )
     parser.add_argument("--no-web", dest="web", action="store_false", help="no web tools")
+    parser.add_argument(
+        "--search-provider",
+        choices=["tavily", "searxng"],
+        help="web search backend: tavily (default; TAVILY_API_KEY) or searxng (SEARXNG_URL)",
+    )
     parser.add_argument("--max-tool-calls", type=int, metavar="N", help="tool calls per panelist")
     parser.add_argument("--temperature", type=float, help="panel sampling temperature")
     parser.add_argument(

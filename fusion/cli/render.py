@@ -15,7 +15,7 @@ def render_result(console: Console, result: FusionResult) -> None:
         console.print(Rule("answer"))
         console.print(Markdown(result.answer))
     else:
-        console.print(f"[bold red]no answer[/]: {result.failure_reason}")
+        console.print(f"[bold red]no answer[/]: {result.failure_reason}{_said(result)}")
         for response in result.responses:
             if response.status == "ok":
                 console.print(Rule(f"draft from {response.model}"))
@@ -23,7 +23,7 @@ def render_result(console: Console, result: FusionResult) -> None:
     if result.analysis:
         _render_analysis(console, result)
     elif result.answer and result.failure_reason:
-        console.print(f"[yellow]no analysis[/]: {result.failure_reason}")
+        console.print(f"[yellow]no analysis[/]: {result.failure_reason}{_said(result)}")
     for response in result.responses:
         if response.truncated:
             console.print(f"[yellow]cut off[/] {escape(response.model)}: draft hit its token limit")
@@ -31,6 +31,11 @@ def render_result(console: Console, result: FusionResult) -> None:
         console.print(f"[yellow]left out[/] {failed.model}: {failed.reason} {failed.message}")
     console.print(Rule())
     console.print(cost_line(result), highlight=False)
+
+
+def _said(result: FusionResult) -> str:
+    """The failure in the provider's words, with Fusion's hint, escaped for Rich."""
+    return f" ({escape(result.failure_message)})" if result.failure_message else ""
 
 
 def _render_analysis(console: Console, result: FusionResult) -> None:

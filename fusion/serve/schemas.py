@@ -12,7 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fusion.core.context import JudgeMethod, JudgeOrder, SearchDepth, SearchTopic
+from fusion.core.context import (
+    JudgeMethod,
+    JudgeOrder,
+    SearchDepth,
+    SearchProvider,
+    SearchTopic,
+)
 from fusion.result import Analysis, FailedModelOut, ResponseOut
 
 
@@ -35,6 +41,7 @@ class FusionOptions(BaseModel):
     judge_max_completion_tokens: int | None = None
     judge_method: JudgeMethod | None = None
     judge_order: JudgeOrder | None = None
+    search_provider: SearchProvider | None = None
     search_max_results: int | None = None
     search_depth: SearchDepth | None = None
     search_topic: SearchTopic | None = None
