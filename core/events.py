@@ -80,6 +80,18 @@ class PanelistFailed(TypedDict):
     message: str
 
 
+class ResearchDone(TypedDict):
+    """`research = prefetch`: the one search for the question, and the pages read for
+    every panelist (`error` says why the search failed; the panel goes on without)."""
+
+    event: Literal["research_done"]
+    query: str
+    results: int
+    pages: list[str]
+    """The URLs read."""
+    error: str | None
+
+
 class JudgeStarted(TypedDict):
     """A judge (or the fallback judge) starts on the drafts."""
 
@@ -137,6 +149,7 @@ ProgressEvent = (
     | ToolResult
     | DraftDone
     | PanelistFailed
+    | ResearchDone
     | JudgeStarted
     | JudgeDone
     | JudgeInputTrimmed

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fusion.core.context import JudgeMethod
+from fusion.core.context import JudgeMethod, SearchProvider
 from fusion.core.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("~/.config/fusion/config.toml")
@@ -85,6 +85,10 @@ class Settings(_Strict):
 
     default_preset: str = "quality"
     fetch_allow_private: bool = False
+    search_provider: SearchProvider = Field(
+        default="tavily",
+        description="The web search backend of runs that name none: tavily or searxng.",
+    )
     presets: dict[str, Preset] = Field(default_factory=dict)
     providers: dict[str, ProviderSpec] = Field(default_factory=dict)
     models: dict[str, ModelSpec] = Field(default_factory=dict)

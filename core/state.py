@@ -170,6 +170,10 @@ class FusionState(InputState, OutputState, total=False):
     question: Annotated[str, Field(description="The question, read from the input.")]
     panel: Annotated[list[str], Field(description="The resolved panel (model IDs).")]
     judge_model: Annotated[str, Field(description="The resolved judge.")]
+    research: Annotated[
+        Research | None,
+        Field(description="The sources `research = prefetch` gave every panelist."),
+    ]
     judge_labels: Annotated[
         dict[str, str], Field(description="Response letter the judge saw -> model ID.")
     ]
@@ -190,11 +194,30 @@ class FusionState(InputState, OutputState, total=False):
     deadline_s: Annotated[float | None, Field(description="The panel's deadline, if any.")]
 
 
+class ResearchPage(TypedDict):
+    """A page Fusion read for the whole panel (`research` `prefetch`)."""
+
+    url: str
+    title: str
+    text: Annotated[str, Field(description="The page's text as the panelists read it.")]
+
+
+class Research(TypedDict):
+    """What `research = "prefetch"` gathered once for every panelist: one search for
+    the question and the top pages it found, read in full."""
+
+    query: str
+    results: Annotated[list[dict[str, str]], Field(description="The search's results.")]
+    pages: list[ResearchPage]
+    error: Annotated[str | None, Field(description="Why the search failed, if it did.")]
+
+
 class PanelistInput(TypedDict):
     """What fan_out sends to one panelist branch."""
 
     model: str
     conversation: list[AnyMessage]
+    research: NotRequired[Research]
 
 
 class PanelistState(TypedDict):
@@ -202,6 +225,7 @@ class PanelistState(TypedDict):
 
     model: str
     conversation: list[AnyMessage]
+    research: NotRequired[Research]
     messages: Annotated[list[AnyMessage], add_messages]
     calls: Annotated[list[CallUsage], operator.add]
     started_at: NotRequired[float]

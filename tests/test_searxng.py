@@ -4,6 +4,8 @@ errors, and a missing SEARXNG_URL is refused before the run."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fusion.core.context import Context
@@ -108,3 +110,24 @@ def test_a_missing_or_bad_address_is_refused_before_the_run(
 def test_an_unknown_provider_is_refused_with_the_choices() -> None:
     with pytest.raises(ConfigError, match="search_provider is 'bing': give one of tavily, searxng"):
         Context(search_provider="bing")  # type: ignore[arg-type]
+
+
+async def test_the_config_file_chooses_the_backend_when_the_run_does_not(
+    searxng: ScriptedWebServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('search_provider = "searxng"\n')
+    monkeypatch.setenv("FUSION_CONFIG", str(config))
+    searxng.on_search(RESULTS)
+
+    check_search_ready(Context())  # no Tavily key: searxng needs none
+    message = await call_tool(web_search, {"query": "q"}, Context())
+    assert message.status == "success" and len(searxng.searxng_searches()) == 1
+
+    with pytest.raises(SetupError, match="TAVILY_API_KEY"):
+        check_search_ready(Context(search_provider="tavily"))  # the run's own choice wins
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('search_provider = "bing"\n')
+    monkeypatch.setenv("FUSION_CONFIG", str(unknown))
+    with pytest.raises(ConfigError, match="search_provider"):
+        check_search_ready(Context())

@@ -31,6 +31,7 @@ from tavily.errors import TimeoutError as TavilyTimeoutError
 from fusion.core.context import Context, SearchProvider
 from fusion.core.errors import SetupError
 from fusion.core.redact import redact
+from fusion.core.settings import Settings, load_settings, load_settings_async
 from fusion.tools.framing import fence
 from fusion.tools.run_context import WebToolRuntime, context_of
 from fusion.tools.search_result import SNIPPET_CHARS, as_result
@@ -56,11 +57,16 @@ def _tavily_problem() -> str | None:
     return MISSING_KEY if _api_key() is None else None
 
 
+def provider_of(context: Context | None, settings: Settings) -> SearchProvider:
+    """The run's search backend: its own `search_provider`, else the config file's."""
+    chosen = context.search_provider if context is not None else None
+    return chosen or settings.search_provider
+
+
 def check_search_ready(context: Context | None = None) -> None:
     """Fail before the run starts when the run's search backend can't work (a missing
     key or address), so the CLI or fan-out says it once, not each panelist."""
-    provider = context.search_provider if context is not None else "tavily"
-    problem = BACKENDS[provider].problem()
+    problem = BACKENDS[provider_of(context, load_settings())].problem()
     if problem is not None:
         raise SetupError(problem)
 
@@ -77,7 +83,8 @@ def search_options(context: Context) -> dict[str, Any]:
 async def search(query: str, context: Context) -> list[dict[str, str]]:
     """Results for `query` from the run's backend, as `{"url", "title", "snippet"}`,
     or a `ToolException` the model can read."""
-    return await BACKENDS[context.search_provider].search(query, context)
+    provider = provider_of(context, await load_settings_async())
+    return await BACKENDS[provider].search(query, context)
 
 
 async def tavily_search(query: str, context: Context) -> list[dict[str, str]]:

@@ -24,6 +24,7 @@ RUN_OPTIONS = (
     "judge_order",
     "judge_method",
     "web",
+    "research",
     "search_provider",
     "max_tool_calls",
     "temperature",

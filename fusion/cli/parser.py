@@ -36,6 +36,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-web", dest="web", action="store_false", help="no web tools")
     parser.add_argument(
+        "--research",
+        choices=["agentic", "prefetch", "off"],
+        help="agentic (default): each panelist searches with tools; prefetch: Fusion "
+        "searches the question once and gives every panelist the top pages (models "
+        "without tool calling); off: no web",
+    )
+    parser.add_argument(
         "--search-provider",
         choices=["tavily", "searxng"],
         help="web search backend: tavily (default; TAVILY_API_KEY) or searxng (SEARXNG_URL)",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fusion.core.context import (
     JudgeMethod,
     JudgeOrder,
+    ResearchMode,
     SearchDepth,
     SearchProvider,
     SearchTopic,
@@ -41,6 +42,7 @@ class FusionOptions(BaseModel):
     judge_max_completion_tokens: int | None = None
     judge_method: JudgeMethod | None = None
     judge_order: JudgeOrder | None = None
+    research: ResearchMode | None = None
     search_provider: SearchProvider | None = None
     search_max_results: int | None = None
     search_depth: SearchDepth | None = None
