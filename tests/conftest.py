@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.web",
     "tests.fixtures.postgres",
     "tests.fixtures.mcp",
+    "tests.fixtures.llama_server",
 ]
 
 
