@@ -10,7 +10,7 @@ import time
 
 from bench.harness import Section, add_options, options_from, print_section
 
-BENCHES = ["overhead", "checkpoints", "straggler", "concurrency", "ttft", "startup", "cpu"]
+BENCHES = ["overhead", "checkpoints", "straggler", "concurrency", "ttft", "startup", "cpu", "web"]
 
 
 def main(argv: list[str] | None = None) -> int:

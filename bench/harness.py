@@ -129,11 +129,18 @@ class Servers:
 
 
 @contextlib.contextmanager
-def servers(latencies: Latencies, child: bool = False) -> Iterator[Servers]:
+def servers(
+    latencies: Latencies, child: bool = False, chunk_delay: float = 0.0
+) -> Iterator[Servers]:
     """Start the scripted servers (in a child process with `child`) and point this
-    process's environment at them for the duration."""
+    process's environment at them for the duration. `chunk_delay`: seconds between a
+    streamed reply's chunks."""
     home = Path(tempfile.mkdtemp(prefix="fusion-bench-"))
-    started = _child_servers(latencies, home) if child else _local_servers(latencies, home)
+    if child:
+        started = _child_servers(latencies, home, chunk_delay)
+    else:
+        started = _local_servers(latencies, home)
+        started.llm.chunk_delay = chunk_delay
     saved = {k: os.environ.get(k) for k in [*started.env, "OPENROUTER_API_KEY"]}
     os.environ.pop("OPENROUTER_API_KEY", None)
     os.environ.update(started.env)
@@ -163,13 +170,14 @@ def _local_servers(latencies: Latencies, home: Path) -> Servers:
     return Servers(llm.base_url, web.origin, home, llm, stop)
 
 
-def _child_servers(latencies: Latencies, home: Path) -> Servers:
+def _child_servers(latencies: Latencies, home: Path, chunk_delay: float = 0.0) -> Servers:
     command = [
         sys.executable,
         "-m",
         "bench.servers",
         f"--search-s={latencies.search}",
         f"--fetch-s={latencies.fetch}",
+        f"--chunk-delay={chunk_delay}",
     ]
     proc = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=repo_root(), text=True

@@ -12,6 +12,12 @@ bench (in this process or in a child) without re-scripting:
   makes one (its analysis, then the answer, streamed), so its share of the critical
   path is 300 ms.
 
+- `bench/long-500ms`: one call, a long Markdown draft (about 1,500 words: headings,
+  lists, a table, links and code) after 500 ms, as a thorough model writes;
+- `bench/writer-300ms`: a judge like `judge`, whose answer is a long Markdown text of
+  its own (about 400 words), so its answer streams for a while, and whose analysis
+  quotes each draft's first 30 words.
+
 An optional `-suffix` (`bench/draft-1000ms-b`) makes two panelists of the same latency.
 """
 
@@ -25,7 +31,7 @@ from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import analysis_for, answer_for, judge_reply, responses_in
 from tests.fixtures.web_server import ScriptedWebServer
 
-MODEL = re.compile(r"bench/(draft|research|judge)-([0-9.]+)ms(?:-\w+)?$")
+MODEL = re.compile(r"bench/(draft|research|judge|long|writer)-([0-9.]+)ms(?:-\w+)?$")
 FACT = "FACT: the bench page was read."
 # A page with some body, so extraction does the work it does on a real article.
 PAGE = (
@@ -68,6 +74,13 @@ def handler(web: ScriptedWebServer):  # type: ignore[no-untyped-def]
             shown = responses_in(request)
             answer = answer_for(shown) if shown else "Fused answer."
             return judge_reply(request, answer, analysis_for(shown), delay=seconds)
+        if kind == "writer":  # stances and insights quote each draft's first words
+            shown = {k: " ".join(v.split()[:30]) for k, v in responses_in(request).items()}
+            return judge_reply(
+                request, long_markdown("answer", 400), analysis_for(shown), delay=seconds
+            )
+        if kind == "long":
+            return Text(long_markdown(request.model, 1500), delay=seconds)
         if kind == "draft":
             return Text(f"draft by {request.model}", delay=seconds)
         done = len(request.tool_results)
@@ -80,6 +93,40 @@ def handler(web: ScriptedWebServer):  # type: ignore[no-untyped-def]
         return Text(f"draft by {request.model}: {read}", delay=seconds / 3)
 
     return reply
+
+
+def long_markdown(author: str, words: int) -> str:
+    """About `words` words of Markdown by `author`: sections of paragraphs with
+    emphasis, inline code and links, a list, a table and a code block."""
+    parts: list[str] = []
+    count, section = 0, 0
+    while count < words:
+        section += 1
+        paragraph = (
+            f"Point {section} from {author}: a panel of models drafts *independently*, "
+            f"then a judge fuses the drafts; see [source {section}]"
+            f"(https://example.org/{section}) and `setting_{section}` for the details. "
+        ) * 3
+        parts += [
+            f"## Section {section}",
+            "",
+            paragraph.strip(),
+            "",
+            f"- first consideration of section {section}",
+            f"- second consideration, with **weight** {section}",
+            "",
+            "| option | cost | notes |",
+            "| --- | --- | --- |",
+            f"| A{section} | low | fast |",
+            f"| B{section} | high | thorough |",
+            "",
+            "```python",
+            f"result = fuse(prompt, panel=panel_{section})",
+            "```",
+            "",
+        ]
+        count = len(" ".join(parts).split())
+    return "\n".join(parts)
 
 
 def script(llm: ScriptedLLMServer, web: ScriptedWebServer, search_s: float, fetch_s: float) -> None:

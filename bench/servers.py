@@ -20,8 +20,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--search-s", type=float, required=True)
     parser.add_argument("--fetch-s", type=float, required=True)
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between chunks")
     args = parser.parse_args()
     llm, web = ScriptedLLMServer(), ScriptedWebServer()
+    llm.chunk_delay = args.chunk_delay
     script(llm, web, args.search_s, args.fetch_s)
     print(json.dumps({"llm": llm.base_url, "web": web.origin}), flush=True)
     sys.stdin.read()  # until the parent closes our stdin (or dies)

@@ -28,7 +28,7 @@ from bench.harness import (
     servers,
 )
 
-TITLE = "5. Time to first judge token after the last draft (streaming)"
+TITLE = "5. Time to the first answer token after the last draft (streaming)"
 
 
 async def _one(lat: Latencies, llm: object) -> tuple[float, float, float]:

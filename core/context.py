@@ -3,6 +3,19 @@
 Studio draws its configuration form from this dataclass, so each field carries a
 description and a default. Nothing secret lives here: API keys are read from the
 environment when a model or tool is built, never stored in context or state.
+
+Every field is an option everywhere at once: a `fusion ask`/`fusion estimate` flag
+(`fusion.cli.flags`) and a key of `fusion serve`'s `fusion` object
+(`fusion.serve.schemas`) are derived from the fields below, so a new field needs no
+copy anywhere. Its metadata says how it shows:
+
+- `description`: Studio's form, the API docs and the serve option (required);
+- `ge` / `gt` / `le`: its range, checked by `Context` itself (`fusion.core.checks`);
+- `flag`: the CLI flag when it is not `--field-name` (`--no-field` for a bool that
+  defaults to true); `help` and `metavar`: the CLI's shorter wording;
+- `cli: False` or `serve: False`: not offered there; `internal: True`: neither (a
+  value the graph or host sets). `tests/test_options.py` fails for a field that ends
+  up with neither a flag nor a serve option without being marked internal.
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fusion.core.checks import check_fields
+from fusion.core.errors import ConfigError
 
 MAX_PANEL = 8
 MAX_TOOL_CALLS_LIMIT = 16
@@ -32,14 +46,17 @@ class Context:
     preset: str | None = field(
         default=None,
         metadata={
+            "help": "preset name (see `fusion presets`)",
             "description": "Preset to start from (`quality`, `budget` or one from your "
             "config file). Its panel and judge apply unless `panel` or `judge` is set. "
-            "Empty means the default preset."
+            "Empty means the default preset.",
         },
     )
     panel: list[str] = field(
         default_factory=list,
         metadata={
+            "metavar": "MODEL",
+            "help": "a panel model ID; repeat for each panelist (1 to 8)",
             "description": "Panel model IDs (1 to 8, OpenRouter style `vendor/model`). "
             "Empty means the preset's panel.",
             # a factory has no default in the JSON schema; Studio's form shows this one
@@ -48,15 +65,24 @@ class Context:
     )
     judge: str | None = field(
         default=None,
-        metadata={"description": "Judge model ID. Empty means the preset's judge."},
+        metadata={
+            "metavar": "MODEL",
+            "help": "judge model ID",
+            "description": "Judge model ID. Empty means the preset's judge.",
+        },
     )
     web: bool = field(
         default=True,
-        metadata={"description": "Offer panelists the web_search and web_fetch tools."},
+        metadata={
+            "help": "no web tools",
+            "description": "Offer panelists the web_search and web_fetch tools.",
+        },
     )
     max_tool_calls: int = field(
         default=8,
         metadata={
+            "metavar": "N",
+            "help": "tool calls per panelist",
             "ge": 0,
             "le": MAX_TOOL_CALLS_LIMIT,
             "description": "Tool calls each panelist may make before it must answer "
@@ -66,6 +92,7 @@ class Context:
     temperature: float | None = field(
         default=None,
         metadata={
+            "help": "panel sampling temperature",
             "ge": 0,
             "le": 2,
             "description": "Sampling temperature for the panel. Empty keeps each "
@@ -75,28 +102,38 @@ class Context:
     max_completion_tokens: int | None = field(
         default=None,
         metadata={
+            "metavar": "N",
+            "help": "cap on each panelist's output",
             "ge": 1,
             "description": "Cap on each panelist's completion tokens. Empty: no cap.",
         },
     )
     judge_max_completion_tokens: int | None = field(
         default=None,
-        metadata={"ge": 1, "description": "Cap on the judge's completion tokens. Empty: no cap."},
+        metadata={
+            "metavar": "N",
+            "help": "cap on the judge's output",
+            "ge": 1,
+            "description": "Cap on the judge's completion tokens. Empty: no cap.",
+        },
     )
     judge_method: JudgeMethod | None = field(
         default=None,
         metadata={
+            "help": "how the judge is asked for its structured verdict",
             "description": "How the judge is asked for structured output: "
             "`function_calling` (most widely supported), `json_schema` or `json_mode`. "
-            "Empty uses the model's setting from the config file, else function_calling."
+            "Empty uses the model's setting from the config file, else function_calling.",
         },
     )
     judge_order: JudgeOrder = field(
         default="analysis_first",
         metadata={
+            "help": "analysis_first (default): the judge analyses the drafts, then writes the "
+            "answer, in one streamed call; answer_first: the answer, then the analysis",
             "description": "`analysis_first`: the judge analyses the drafts, then writes the "
             "answer from its analysis, in one streamed call. `answer_first`: the answer, "
-            "then the analysis in a second call (to compare the two orders)."
+            "then the analysis in a second call (to compare the two orders).",
         },
     )
     research: ResearchMode = field(
@@ -118,23 +155,42 @@ class Context:
     )
     search_max_results: int = field(
         default=5,
-        metadata={"ge": 1, "le": 20, "description": "Results per web_search call (1 to 20)."},
+        metadata={
+            "help": "results per web_search call (1 to 20)",
+            "metavar": "N",
+            "ge": 1,
+            "le": 20,
+            "description": "Results per web_search call (1 to 20).",
+        },
     )
     search_depth: SearchDepth = field(
         default="basic",
-        metadata={"description": "Tavily search depth: `basic` or `advanced`."},
+        metadata={
+            "help": "Tavily search depth",
+            "description": "Tavily search depth: `basic` or `advanced`.",
+        },
     )
     search_topic: SearchTopic = field(
         default="general",
-        metadata={"description": "Tavily search topic: `general`, `news` or `finance`."},
+        metadata={
+            "help": "Tavily search topic",
+            "description": "Tavily search topic: `general`, `news` or `finance`.",
+        },
     )
     fetch_max_chars: int = field(
         default=20_000,
-        metadata={"ge": 500, "description": "Characters of page text a web_fetch returns at most."},
+        metadata={
+            "help": "characters of page text a web_fetch returns at most",
+            "metavar": "N",
+            "ge": 500,
+            "description": "Characters of page text a web_fetch returns at most.",
+        },
     )
     deadline_s: float | None = field(
         default=None,
         metadata={
+            "metavar": "SECONDS",
+            "help": "cut panelists still running after this many seconds",
             "gt": 0,
             "flag": "--deadline",
             "description": "Seconds the panel may take. Panelists still running then are "
@@ -144,6 +200,8 @@ class Context:
     quorum: int = field(
         default=1,
         metadata={
+            "metavar": "K",
+            "help": "drafts needed for the judge",
             "ge": 1,
             "description": "Drafts needed for the judge to run (1 to the panel size).",
         },
@@ -151,6 +209,8 @@ class Context:
     budget_usd: float | None = field(
         default=None,
         metadata={
+            "metavar": "USD",
+            "help": "refuse runs estimated to cost more",
             "gt": 0,
             "flag": "--budget",
             "description": "Refuse runs whose estimated cost exceeds this. Empty: none.",
@@ -158,21 +218,29 @@ class Context:
     )
     fallback_judge: str | None = field(
         default=None,
-        metadata={"description": "Judge to try when the judge fails. Empty: the preset's."},
+        metadata={
+            "metavar": "MODEL",
+            "help": "judge to try if the judge fails",
+            "description": "Judge to try when the judge fails. Empty: the preset's.",
+        },
     )
     instructions: str | None = field(
         default=None,
         metadata={
+            "metavar": "TEXT",
+            "help": "how the answer should be written (language, format, length), for panel "
+            "and judge",
             "description": "How the answer should be written (language, format, length, "
             "audience), for the panel and the judge. `fusion serve` fills it from the "
-            "request's system messages. Empty: none."
+            "request's system messages. Empty: none.",
         },
     )
     seed: int | None = field(
         default=None,
         metadata={
+            "help": "seed for the order drafts reach the judge",
             "description": "Seed for the order in which drafts are shown to the judge. "
-            "Empty: a fresh shuffle each run."
+            "Empty: a fresh shuffle each run.",
         },
     )
 
@@ -206,3 +274,39 @@ def context_from(values: Mapping[str, Any]) -> Context:
 
 
 CONTEXT_FIELDS = frozenset(f.name for f in dataclasses.fields(Context))
+
+Surface = Literal["cli", "serve"]
+
+
+def option_fields(surface: Surface) -> list[dataclasses.Field[Any]]:
+    """The `Context` fields offered as options on `surface` (CLI flags or the `fusion`
+    object of `fusion serve`), in declaration order."""
+    return [
+        f
+        for f in dataclasses.fields(Context)
+        if not f.metadata.get("internal") and f.metadata.get(surface, True)
+    ]
+
+
+def flag_of(field: dataclasses.Field[Any]) -> str:
+    """A field's CLI flag: its `flag` metadata, else `--field-name` (`--no-field-name`
+    for a bool whose default is true)."""
+    flag = field.metadata.get("flag")
+    if flag:
+        return str(flag)
+    name = field.name.replace("_", "-")
+    return f"--no-{name}" if field.default is True else f"--{name}"
+
+
+def make_context(**options: Any) -> Context:
+    """A `Context` from keyword options (None meaning the default), refusing unknown
+    names with the valid ones."""
+    unknown = sorted(k for k in options if k not in CONTEXT_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"unknown option {unknown[0]!r}: choose from {', '.join(sorted(CONTEXT_FIELDS))}"
+        )
+    given = {k: v for k, v in options.items() if v is not None}
+    if "panel" in given:
+        given["panel"] = list(given["panel"])
+    return Context(**given)

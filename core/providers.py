@@ -1,85 +1,61 @@
-"""Which OpenAI-compatible endpoint serves a model, and the chat model that calls it.
+"""The chat model that calls a model's OpenAI-compatible endpoint.
 
-Resolution order for a model ID: a provider named for it in the config file;
-else `FUSION_BASE_URL` (+ `FUSION_API_KEY`) for every model; else OpenRouter
-with `OPENROUTER_API_KEY`. Keys are read from the environment at call time and
-never stored in state, so a resumed run uses the current environment.
+Which endpoint and key serve a model is `fusion.core.endpoints`; keys are read from
+the environment at call time and never stored in state, so a resumed run uses the
+current environment. An endpoint with no key gets no `Authorization` header.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
-from fusion.core.errors import SetupError
-from fusion.core.redact import note_secret
+from fusion.core.endpoints import (
+    OPENROUTER_BASE_URL,
+    Endpoint,
+    check_credentials,
+    endpoint_for,
+    provider_name,
+)
 from fusion.core.settings import Settings
 
-OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+# their home is fusion.core.endpoints (no SDK loaded); named here for older imports
+__all__ = [
+    "OPENROUTER_BASE_URL",
+    "RECURSION_HEADER",
+    "Endpoint",
+    "chat_model",
+    "check_credentials",
+    "endpoint_for",
+    "provider_name",
+]
+
 RECURSION_HEADER = "X-Fusion-Depth"
 DEFAULT_REQUEST_TIMEOUT_S = 300.0
 DEFAULT_MAX_RETRIES = 2
+_REQUEST_OPTIONS = {
+    "extra_headers": "headers",
+    "extra_query": "params",
+    "extra_body": "extra_json",
+    "timeout": "timeout",
+}
+"""Keys of LangChain's payload that `create()` turns into request options."""
+NO_KEY = "fusion-no-key"
+"""What the OpenAI SDK is given for a keyless endpoint (it insists on a key); the
+request hook below drops its header, so no `Authorization` is sent at all."""
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a model's calls go; `api_key_env` names the variable holding the key."""
-
-    name: str
-    base_url: str
-    api_key_env: str | None
-    openrouter_usage: bool = False
-
-    def api_key(self, model_id: str) -> str:
-        if self.api_key_env is None:
-            return "not-needed"
-        key = os.environ.get(self.api_key_env)
-        if not key:
-            raise SetupError(
-                f"no API key for {model_id}: set {self.api_key_env} "
-                f"(provider {self.name}, {self.base_url})"
-            )
-        note_secret(key)  # whatever its variable is called, no message will show it
-        return key
-
-
-def provider_name(model_id: str, settings: Settings) -> str:
-    """The name of the provider that serves `model_id`: its config entry's provider,
-    else `FUSION_BASE_URL`, else `openrouter` (no key is read, nothing raises)."""
-    named = settings.model_spec(model_id).provider
-    if named is not None:
-        return named
-    return "FUSION_BASE_URL" if os.environ.get("FUSION_BASE_URL") else "openrouter"
-
-
-def endpoint_for(model_id: str, settings: Settings) -> Endpoint:
-    """The endpoint that serves `model_id` under the current settings and environment."""
-    provider_name = settings.model_spec(model_id).provider
-    if provider_name is not None:
-        spec = settings.providers.get(provider_name)
-        if spec is None:
-            raise SetupError(
-                f"model {model_id} names provider {provider_name!r}, which is not in "
-                "[providers] of your config file"
-            )
-        return Endpoint(provider_name, spec.base_url, spec.api_key_env, spec.openrouter_usage)
-    base_url = os.environ.get("FUSION_BASE_URL")
-    if base_url:
-        return Endpoint("FUSION_BASE_URL", base_url, "FUSION_API_KEY")
-    return Endpoint("openrouter", OPENROUTER_BASE_URL, "OPENROUTER_API_KEY", True)
-
-
-def check_credentials(models: list[str], settings: Settings) -> None:
-    """Fail before any call when a model's provider has no key in the environment."""
-    for model_id in dict.fromkeys(models):
-        endpoint_for(model_id, settings).api_key(model_id)
+async def _drop_placeholder_key(request: httpx.Request) -> None:
+    if request.headers.get("Authorization") == f"Bearer {NO_KEY}":
+        del request.headers["Authorization"]
 
 
 _CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
@@ -102,17 +78,24 @@ def _async_client(base_url: str) -> httpx.AsyncClient | None:
     if client is None:
         timeout = httpx.Timeout(DEFAULT_REQUEST_TIMEOUT_S, connect=10.0)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        client = clients[base_url] = httpx.AsyncClient(timeout=timeout, limits=limits)
+        client = clients[base_url] = httpx.AsyncClient(
+            timeout=timeout,
+            limits=limits,
+            event_hooks={"request": [_drop_placeholder_key]},
+        )
     return client
 
 
 class CostAwareChatOpenAI(ChatOpenAI):
-    """ChatOpenAI that keeps the provider's reported cost when it streams.
+    """ChatOpenAI that keeps the provider's reported cost when it streams, and sends
+    whole replies through the SDK's plain `post` (see `_agenerate`).
 
     langchain-openai reads token counts from a stream's final usage chunk but drops
     the rest of it, OpenRouter's `usage.cost` included; non-streamed replies keep the
     whole usage dict under `response_metadata["token_usage"]`. This puts the usage
     chunk there too, so `fusion.core.usage.reported_cost` reads both the same way.
+    The method is langchain-openai's private one: the version is bounded in
+    pyproject.toml and tests/test_private_hooks.py fails if a release stops calling it.
     """
 
     def _convert_chunk_to_generation_chunk(
@@ -128,6 +111,39 @@ class CostAwareChatOpenAI(ChatOpenAI):
         if generation is not None and isinstance(usage, dict) and "cost" in usage:
             generation.message.response_metadata["token_usage"] = dict(usage)
         return generation
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        """A whole (non-streamed) reply through the SDK's plain `post`.
+
+        `chat.completions.create()` converts LangChain's already plain payload
+        against the SDK's TypedDicts on the way out, builds pydantic models from the
+        reply, and LangChain dumps them back to a dict (in a worker thread): about
+        1.5 ms CPU a call, the larger part of a panelist's. `post()` is the same
+        client (retries, timeouts, auth, the SDK's typed errors) without the
+        conversions; the reply goes to LangChain's own result builder as a dict.
+        Structured replies (`response_format`) keep the SDK's path."""
+        payload = self._get_request_payload(messages, stop=stop, **kwargs)
+        if "response_format" in payload or payload.get("stream") or self.include_response_headers:
+            return await super()._agenerate(messages, stop, run_manager, **kwargs)
+        options: dict[str, Any] = {}  # what create() makes of its request arguments
+        for key, option in _REQUEST_OPTIONS.items():
+            if (value := payload.pop(key, None)) is not None:
+                options[option] = value
+        # The SDK's own errors, as create() raises them (`core.failures` reads those)
+        reply = await self.root_async_client.post(
+            "/chat/completions", body=payload, cast_to=httpx.Response, options=options
+        )
+        try:
+            parsed: Any = json.loads(reply.content)
+        except ValueError:
+            parsed = reply.text  # LangChain's builder refuses it, as after create()
+        return self._create_chat_result(parsed)
 
 
 def chat_model(
@@ -180,7 +196,7 @@ def _models_of_this_loop() -> dict[Any, ChatOpenAI] | None:
 def _new_chat_model(
     model_id: str,
     endpoint: Endpoint,
-    api_key: str,
+    api_key: str | None,
     temperature: float | None,
     max_completion_tokens: int | None,
     stream: bool,
@@ -189,7 +205,7 @@ def _new_chat_model(
     return CostAwareChatOpenAI(
         model=model_id,
         base_url=endpoint.base_url,
-        api_key=api_key,  # type: ignore[arg-type]
+        api_key=api_key or NO_KEY,  # type: ignore[arg-type]
         use_responses_api=False,
         temperature=temperature,
         max_completion_tokens=max_completion_tokens,

@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 
-from fusion.core.providers import provider_name
+from fusion.core.endpoints import provider_name
 from fusion.core.settings import Settings
 from fusion.core.state import CallUsage, Usage
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from fusion.core.providers import Endpoint, endpoint_for
+from fusion.core.endpoints import Endpoint, endpoint_for
 from fusion.core.settings import DEFAULT_CONTEXT_WINDOW, Settings
 
 LOOKUP_TIMEOUT_S = 5.0
@@ -57,8 +57,8 @@ async def learn_windows(models: list[str], settings: Settings) -> None:
                 _REPORTED[endpoint.base_url] = await _ask(endpoint, key)
 
 
-async def _ask(endpoint: Endpoint, key: str) -> dict[str, int]:
-    headers = {"Authorization": f"Bearer {key}"} if endpoint.api_key_env else {}
+async def _ask(endpoint: Endpoint, key: str | None) -> dict[str, int]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     base = endpoint.base_url.rstrip("/")
     found: dict[str, int] = {}
     try:

@@ -1,7 +1,7 @@
 """Fusion: one prompt, a panel of models with web tools, one judged answer.
 
 The public face is small and imported lazily, so `fusion --help` and
-`import fusion` stay fast: `fuse`, `build_graph`, `FusionResult`, `Context`.
+`import fusion` stay fast: `fuse`, `rejudge`, `build_graph`, `FusionResult`, `Context`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ if TYPE_CHECKING:
     from fusion.api import fuse
     from fusion.core.context import Context
     from fusion.graph.builder import build_graph
+    from fusion.rejudging import rejudge
     from fusion.result import FusionResult
 
-__all__ = ["Context", "FusionResult", "build_graph", "fuse"]
+__all__ = ["Context", "FusionResult", "build_graph", "fuse", "rejudge"]
 
 _LAZY = {
     "fuse": "fusion.api",
+    "rejudge": "fusion.rejudging",
     "build_graph": "fusion.graph.builder",
     "Context": "fusion.core.context",
     "FusionResult": "fusion.result",

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.messages import BaseMessage
 from langgraph.types import Checkpointer, Durability, StreamMode
 
-from fusion.core.context import CONTEXT_FIELDS, Context
-from fusion.core.errors import ConfigError
+from fusion.core.context import Context
+from fusion.core.context import make_context as make_context  # its public home here
 from fusion.core.plan import RunPlan
 from fusion.core.state import InputState
 from fusion.result import FusionResult
 
-
-def make_context(**options: Any) -> Context:
-    """A `Context` from keyword options, refusing unknown names with the valid ones."""
-    unknown = sorted(k for k in options if k not in CONTEXT_FIELDS)
-    if unknown:
-        raise ConfigError(
-            f"unknown option {unknown[0]!r}: choose from {', '.join(sorted(CONTEXT_FIELDS))}"
-        )
-    given = {k: v for k, v in options.items() if v is not None}
-    if "panel" in given:
-        given["panel"] = list(given["panel"])
-    return Context(**given)
+if TYPE_CHECKING:
+    from fusion.lease import RunLease
 
 
 def preflight(context: Context, prompt: str | None, messages: list[Any] | None = None) -> RunPlan:
@@ -120,13 +111,48 @@ async def stream_run(
     thread_id: str,
     *,
     progress: bool = True,
+    lease: RunLease | None = None,
+    runner: str = "fusion.fuse()",
 ) -> AsyncIterator[tuple[str, Any]]:
     """Run (or, with `payload=None`, resume) the graph, yielding `("custom", event)`
     progress, `("answer", text)` for each chunk of the judge's answer as it is
     written, and `("values", state)` snapshots of the top-level state.
 
     With `progress=False` only the snapshots come: no stream handlers ride on every
-    node and token (a few ms a run), and the judge's answer is one whole reply."""
+    node and token (a few ms a run), and the judge's answer is one whole reply.
+
+    The run holds its lease (`fusion.lease`) throughout: `lease` if the caller took it
+    (to refuse before answering), else one taken here for `runner`, which raises
+    `RunBusy` if another runner holds the run. Either is released when the run ends."""
+    from fusion.lease import take_lease
+
+    if lease is None and checkpointer is not None:
+        lease = await take_lease(checkpointer, thread_id, runner)
+    if lease is None:
+        async for item in _stream(payload, context, checkpointer, thread_id, progress):
+            yield item
+        return
+    task = asyncio.current_task()
+    if task is not None:
+        lease.on_lost(lambda: task.cancel())
+    try:
+        async for item in _stream(payload, context, checkpointer, thread_id, progress):
+            yield item
+    except asyncio.CancelledError:
+        if lease.lost is not None:
+            raise lease.lost_error() from None
+        raise
+    finally:
+        await lease.release()
+
+
+async def _stream(
+    payload: dict[str, Any] | None,
+    context: Context,
+    checkpointer: Checkpointer,
+    thread_id: str,
+    progress: bool,
+) -> AsyncIterator[tuple[str, Any]]:
     from fusion.core.events import ANSWER_TAG
     from fusion.graph.builder import build_graph
     from fusion.runs import run_config

@@ -53,8 +53,8 @@ async def _summary(saver: Saver, thread_id: str, snapshot: Any) -> RunSummary:
     )
 
 
-async def run_summaries(saver: Saver, limit: int) -> list[RunSummary]:
-    """The most recent runs, newest first."""
+async def run_summaries(saver: Saver, limit: int | None) -> list[RunSummary]:
+    """The most recent runs, newest first (all of them with `None`)."""
     graph = build_graph(checkpointer=saver)
     return [
         await _summary(saver, thread_id, await graph.aget_state(run_config(thread_id)))

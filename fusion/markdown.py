@@ -41,6 +41,14 @@ def _url(url: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in "<> \n\r\t" else c for c in url)
 
 
+def _source(url: str) -> str:
+    """An http(s) source as an autolink; any other scheme (`javascript:`, `data:`, as a
+    search result may carry) as text, never a link."""
+    if url.strip().lower().startswith(("http://", "https://")):
+        return f"<{_url(url)}>"
+    return _inline(url)
+
+
 def _usd(value: float | None) -> str:
     return "unknown" if value is None else f"${value:.4f}"
 
@@ -53,6 +61,8 @@ def run_markdown(result: FusionResult, question: str = "") -> str:
     lines += [f"**Status:** {result.status}"]
     if result.failure_reason:
         lines += [f"**Failure reason:** `{result.failure_reason}`"]
+    if result.failure_message:
+        lines += [f"**Failure message:** {_inline(result.failure_message)}"]
     usage = result.usage
     lines += [
         f"**Cost:** {_usd(usage.cost_usd)}"
@@ -61,9 +71,14 @@ def run_markdown(result: FusionResult, question: str = "") -> str:
         "",
         "## Answer",
         "",
-        result.answer if result.answer else "_no answer_",
-        "",
     ]
+    if result.answer and result.answer_truncated:
+        lines += [
+            "> **Truncated:** the answer was cut at the judge's token limit "
+            "(`judge_truncated`); it ends where the judge stopped.",
+            "",
+        ]
+    lines += [result.answer if result.answer else "_no answer_", ""]
     analysis = result.analysis
     if analysis is not None:
         lines += ["## Analysis", ""]
@@ -88,13 +103,14 @@ def run_markdown(result: FusionResult, question: str = "") -> str:
             f"### {_inline(response.model)}",
             "",
             f"{response.status} · {_usd(response.cost_usd)} · {response.seconds:.1f} s · "
-            f"{response.tool_calls} tool calls",
+            f"{response.tool_calls} tool calls"
+            + (" · **truncated** (cut at its token limit)" if response.truncated else ""),
             "",
             _fenced(response.text),
             "",
         ]
         if response.sources:
-            lines += ["Sources:", ""] + [f"- <{_url(s.url)}>" for s in response.sources] + [""]
+            lines += ["Sources:", ""] + [f"- {_source(s.url)}" for s in response.sources] + [""]
     if result.failed_models:
         lines += ["## Failed", ""]
         lines += [

@@ -106,9 +106,18 @@ class FusionResult(BaseModel):
             failure_reason=state.get("failure_reason"),
             failure_message=state.get("failure_message"),
             answer_truncated=bool(state.get("answer_truncated")),
-            usage=state.get("usage") or UsageOut(),
+            # a run interrupted before the judge has no total yet: its drafts' usage
+            usage=state.get("usage") or _drafts_usage(state),
             thread_id=thread_id,
             judge_mode=state.get("judge_mode"),
             judge_method=state.get("judge_method"),
             rejudge_of=state.get("rejudge_of"),
         )
+
+
+def _drafts_usage(state: dict[str, Any]) -> UsageOut:
+    """What the drafts saved so far cost (nothing when there are none)."""
+    from fusion.core.usage import merge_usages  # it loads the providers: only when needed
+
+    usages = [r["usage"] for r in state.get("responses") or [] if r.get("usage")]
+    return UsageOut(**merge_usages(usages)) if usages else UsageOut()

@@ -31,6 +31,7 @@ __all__ = [
     "open_checkpointer",
     "question_of",
     "reopen_failed_run",
+    "resolve_thread_id",
     "run_config",
     "saved_context",
     "saver_path",
@@ -98,6 +99,36 @@ async def thread_ids(saver: Saver, limit: int | None) -> list[str]:
 
 
 LIST_PAGE = 200
+
+
+async def resolve_thread_id(saver: Saver, given: str) -> str:
+    """The whole thread ID of the run `given` names: its whole ID, or any prefix that
+    only one run's ID starts with (as `fusion show`, `resume` and `rejudge` accept).
+
+    Raises `ConfigError` (one line) for an empty or unknown ID, and for an ambiguous
+    prefix, listing the IDs it matches."""
+    wanted = given.strip()
+    if not wanted:
+        raise ConfigError("the thread ID is empty: copy one from `fusion runs`")
+    if await saver.aget_tuple(run_config(wanted)) is not None:
+        return wanted
+    matches = [t for t in await thread_ids(saver, None) if t.startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ConfigError(
+            f"no run {wanted!r} in {saver_path(saver)}: check the ID with `fusion runs` "
+            "(or the --db / FUSION_DB it ran with)"
+        )
+    shown = ", ".join(matches[:AMBIGUOUS_SHOWN])
+    more = len(matches) - AMBIGUOUS_SHOWN
+    shown += f" and {more} more" if more > 0 else ""
+    raise ConfigError(
+        f"thread ID prefix {wanted!r} matches {len(matches)} runs ({shown}): give more of the ID"
+    )
+
+
+AMBIGUOUS_SHOWN = 5
 
 
 def is_finished(snapshot: Any) -> bool:

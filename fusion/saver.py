@@ -4,10 +4,11 @@
 
 SQLite: concurrent `fuse()` calls on the same file used to open a connection each,
 and SQLite answered the writers that lost the race with "database is locked" (47 of
-600 runs at 100 at once). One connection, whose saver serialises its own writes, has
-no such race. Commits use `synchronous=NORMAL` on SQLite's write-ahead log: a crash
-or `kill -9` of the process loses nothing committed (what `fusion resume` relies on);
-only an operating-system crash or power cut can lose the last commits.
+600 runs at 100 at once). One connection, whose saver serialises its own writes on
+its own thread (`fusion.sqlite_saver`), has no such race. Commits use
+`synchronous=NORMAL` on SQLite's write-ahead log: a crash or `kill -9` of the process
+loses nothing committed (what `fusion resume` relies on); only an operating-system
+crash or power cut can lose the last commits.
 
 PostgreSQL: LangGraph's `AsyncPostgresSaver` over a connection pool (replicas and
 concurrent runs need more than `from_conn_string`'s single connection), with
@@ -32,9 +33,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from fusion.core.errors import ConfigError
+from fusion.sqlite_saver import open_sqlite
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 POOL_MAX_ENV = "FUSION_DB_POOL_MAX"
@@ -114,9 +115,8 @@ def saver_target(saver: Any) -> str:
 
 async def _open_sqlite(path: Path) -> _Open:
     closer = AsyncExitStack()
-    saver = await closer.enter_async_context(AsyncSqliteSaver.from_conn_string(str(path)))
-    await saver.setup()
-    await saver.conn.execute("PRAGMA synchronous=NORMAL")
+    saver = await open_sqlite(path)
+    closer.push_async_callback(saver.aclose)
     return _Open(saver, closer)
 
 

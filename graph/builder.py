@@ -1,8 +1,35 @@
-"""The Fusion graph: fan_out -> panelist x N -> join -> judge.
+r"""The Fusion graph, the file to read first: the flow of the README's "How it works".
 
-`graph` is compiled without a checkpointer, for `langgraph.json` (the server
-brings its own) and for parent graphs; `build_graph(checkpointer=...)` serves
-the CLI, the Python API and tests.
+    START -> fan_out --Send--> panelist (x N, in parallel) --> join --> judge --> END
+                               | model <-> search / fetch |        \-> END (too few drafts)
+                               \--------- draft ----------/
+
+What each step reads from the run's state (`fusion.core.state.FusionState`) and
+writes back. Every node also reads the run's `Context` (`fusion.core.context`).
+
+  fan_out      nodes/fan_out.py
+    reads      prompt or messages
+    writes     question, panel, judge_model, deadline_s; clears the outputs of an
+               earlier run on the same thread
+  spawn_panel  (edge) reads panel (or rerun, on a resume), deadline_s; one Send per
+               panelist, cut at the deadline
+  panelist     graph/panel.py, its own state: model, conversation, messages, calls
+    writes     responses (+1 draft); on failure, panelist_failed adds to
+               failed_models and responses
+  join         nodes/join.py
+    reads      responses
+    writes     too few drafts: status (failed), failure_reason, usage
+  route_after_join  (edge) reads failure_reason: judge, or END
+  judge        nodes/judge.py
+    reads      question, messages, responses, failed_models, panel, judge_model,
+               rejudge_of; on a resume judge_calls, judge_answer, analysis
+    writes     status, answer, analysis, usage, judge_labels, judge_calls,
+               judge_answer, judge_mode, answer_truncated, failure_reason,
+               failure_message; messages (+1, the answer) when the input was messages
+
+`graph` is compiled without a checkpointer, for `langgraph.json` (the server brings
+its own) and for parent graphs; `build_graph(checkpointer=...)` serves the CLI, the
+Python API and tests.
 """
 
 from __future__ import annotations
@@ -24,6 +51,30 @@ from fusion.nodes.judge import judge
 FusionGraph = CompiledStateGraph[FusionState, Context, InputState, OutputState]
 
 
+def _compile(checkpointer: Checkpointer, **compile_kwargs: Any) -> FusionGraph:
+    builder = StateGraph(
+        FusionState, context_schema=Context, input_schema=InputState, output_schema=OutputState
+    )
+    # 1. check the input and plan the run, then send one branch per panelist
+    builder.add_node("fan_out", fan_out)
+    builder.add_edge(START, "fan_out")
+    builder.add_conditional_edges("fan_out", spawn_panel, [PANELIST_NODE])
+    # 2. each panelist: its own subgraph (model <-> tools, then draft); a failure is
+    #    recorded by `panelist_failed` and never cancels the others
+    builder.add_node(PANELIST_NODE, build_panel(), error_handler=panelist_failed)
+    builder.add_edge(PANELIST_NODE, "join")
+    # 3. gather the drafts; too few for the quorum ends the run here
+    builder.add_node("join", join)
+    builder.add_conditional_edges("join", route_after_join, [JUDGE_NODE, END])
+    # 4. the judge analyses the drafts and writes the answer
+    builder.add_node(JUDGE_NODE, judge)
+    builder.add_edge(JUDGE_NODE, END)
+    return builder.compile(checkpointer=checkpointer, name="fusion", **compile_kwargs)
+
+
+graph: FusionGraph = _compile(None)
+
+
 def build_graph(checkpointer: Checkpointer = None, **compile_kwargs: Any) -> FusionGraph:
     """The Fusion graph; pass a checkpointer to make runs resumable.
 
@@ -35,22 +86,3 @@ def build_graph(checkpointer: Checkpointer = None, **compile_kwargs: Any) -> Fus
     if checkpointer is None:
         return graph
     return graph.copy(update={"checkpointer": checkpointer})
-
-
-def _compile(checkpointer: Checkpointer, **compile_kwargs: Any) -> FusionGraph:
-    builder = StateGraph(
-        FusionState, context_schema=Context, input_schema=InputState, output_schema=OutputState
-    )
-    builder.add_node("fan_out", fan_out)
-    builder.add_node(PANELIST_NODE, build_panel(), error_handler=panelist_failed)
-    builder.add_node("join", join)
-    builder.add_node(JUDGE_NODE, judge)
-    builder.add_edge(START, "fan_out")
-    builder.add_conditional_edges("fan_out", spawn_panel, [PANELIST_NODE])
-    builder.add_edge(PANELIST_NODE, "join")
-    builder.add_conditional_edges("join", route_after_join, [JUDGE_NODE, END])
-    builder.add_edge(JUDGE_NODE, END)
-    return builder.compile(checkpointer=checkpointer, name="fusion", **compile_kwargs)
-
-
-graph: FusionGraph = _compile(None)

@@ -97,7 +97,9 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
             break
 
     paid = [*(state.get("judge_calls") or []), *calls]  # earlier attempts, if resumed
-    usage = _run_usage(state.get("responses") or [], total_usage(paid))
+    # A re-judge pays only for judging: its copied drafts were paid by the source run.
+    drafted = [] if state.get("rejudge_of") else state.get("responses") or []
+    usage = _run_usage(drafted, total_usage(paid))
     update: dict[str, Any] = {"judge_labels": labels, "judge_calls": calls, "usage": usage}
     if outcome.mode is not None:  # None: only the analysis was added to a kept answer
         update["judge_mode"] = outcome.mode

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langgraph.prebuilt.tool_node import ToolCallWithContext
+from langgraph.prebuilt.tool_node import ToolCallWithContext  # not exported: see pyproject.toml
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 

@@ -174,6 +174,6 @@ def test_ask_in_a_terminal_shows_live_table_answer_and_cost_line(
     text = output.decode(errors="replace")
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert "vendor/a" in text and "done" in text  # the live table
-    assert "writing (" in text  # the judge's answer streaming in
+    assert "writing the answer" in text and "answer so far" in text  # streaming in
     assert "Fused answer" in text  # the answer, rendered
     assert "$0.0010" in text and "thread" in text  # the cost line

@@ -18,7 +18,8 @@ async def test_runs_on_one_file_share_one_connection_while_any_is_open(tmp_path:
         assert first is second
     async with open_checkpointer(db) as later:
         assert later is not first  # the last user closed it; a new run reopens it
-        assert await later.conn.execute_fetchall("PRAGMA synchronous") == [(1,)]  # NORMAL
+        assert later.conn.execute("PRAGMA synchronous").fetchall() == [(1,)]  # NORMAL
+        assert later.conn.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
 
 
 async def test_sixty_runs_at_once_on_one_database_all_finish(

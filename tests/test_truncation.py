@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from fusion import fuse
+from fusion.markdown import run_markdown
 from tests.fixtures.cli import run_fusion
 from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import echo_judge, responses_in
+from tests.fixtures.panel_scripts import cut_judge, echo_judge, responses_in
 
 CUT = "A long draft that loops and loops and"
 
@@ -64,3 +65,36 @@ def test_json_and_show_say_a_draft_was_cut(
     shown = run_fusion("show", result["thread_id"], env=env)
     assert shown.returncode == 0, shown.stderr
     assert "cut off vendor/cut: draft hit its token limit" in shown.stdout
+
+
+CUT_ANSWER = "The fused answer, cut he"
+
+
+async def test_the_report_says_which_draft_and_whether_the_answer_was_cut(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    """The Markdown report (web export, MCP's fusion://runs/{id}) marks a cut draft and
+    a cut answer, so nobody reads either as finished."""
+    script_cut_panel(llm_env)
+    llm_env.script("vendor/judge", cut_judge(CUT_ANSWER))
+    result = await fuse("Q?", panel=["vendor/cut", "vendor/whole"], judge="vendor/judge", web=False)
+    assert result.answer_truncated is True and result.failure_reason == "judge_truncated"
+
+    report = run_markdown(result, "Q?")
+    answer_section = report.split("## Answer", 1)[1].split("## Analysis", 1)[0]
+    assert "**Truncated:** the answer was cut at the judge's token limit" in answer_section
+    assert CUT_ANSWER in answer_section
+    assert "**Failure reason:** `judge_truncated`" in report
+    cut, whole = report.split("### vendor/cut", 1)[1].split("### vendor/whole", 1)
+    assert "**truncated** (cut at its token limit)" in cut
+    assert "truncated" not in whole
+
+    whole_result = result.model_copy(
+        update={
+            "answer_truncated": False,
+            "failure_reason": None,
+            "failure_message": None,
+            "responses": [r.model_copy(update={"truncated": False}) for r in result.responses],
+        }
+    )
+    assert "runcated" not in run_markdown(whole_result, "Q?")  # only what was cut says so

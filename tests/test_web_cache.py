@@ -126,17 +126,45 @@ async def test_calls_outside_a_run_are_not_shared(web_env: ScriptedWebServer) ->
     assert web_env.hits("/solo.txt") == 2
 
 
-def test_run_key_prefers_the_run_control_then_the_root_checkpoint() -> None:
-    class Runtime:
-        control = object()
+def _latest(old: int, new: int) -> int:
+    return new
 
-    runtime = Runtime()
-    with_control = {"configurable": {"__pregel_runtime": runtime, "checkpoint_map": {"": "c1"}}}
-    assert run_key(with_control) is runtime.control
-    root_only = {"configurable": {"thread_id": "t", "checkpoint_map": {"": "c1", "x:1": "c2"}}}
-    assert run_key(root_only) == ("root-step", "t", "c1")
-    assert run_key({"configurable": {}}) is None
-    assert run_key(None) is None
+
+async def test_run_key_is_one_object_per_run_across_sent_subgraphs() -> None:
+    """The cache's key is LangGraph's `Runtime.control` as `get_runtime()` shows it from
+    inside a panelist subgraph: the same for every branch of a run, new for the next
+    run. A LangGraph release that changes this fails here."""
+    seen: list[tuple[int, object]] = []
+
+    class Branch(TypedDict):
+        run: int
+
+    def record(state: Branch) -> dict[str, Any]:
+        seen.append((state["run"], run_key()))
+        return {}
+
+    inner = StateGraph(Branch)
+    inner.add_node("record", record)
+    inner.add_edge(START, "record")
+    sub = inner.compile()
+
+    class Outer(TypedDict):
+        run: Annotated[int, _latest]  # three branches hand it back at once
+
+    outer = StateGraph(Outer)
+    outer.add_node("branch", sub)
+    outer.add_conditional_edges(
+        START, lambda s: [Send("branch", {"run": s["run"]}) for _ in range(3)], ["branch"]
+    )
+    graph = outer.compile()
+    await graph.ainvoke({"run": 1})
+    await graph.ainvoke({"run": 2})
+
+    first = {id(key) for run, key in seen if run == 1}
+    second = {id(key) for run, key in seen if run == 2}
+    assert len(seen) == 6 and None not in {key for _, key in seen}
+    assert len(first) == 1 and len(second) == 1 and first != second
+    assert run_key() is None  # outside a graph: no run, no sharing
 
 
 async def test_cache_deduplicates_in_flight_and_survives_a_cancelled_caller() -> None:

@@ -115,7 +115,7 @@ async def fetch_page(
 
 
 @tool("web_fetch", response_format="content_and_artifact")
-async def web_fetch(url: str, runtime: WebToolRuntime) -> tuple[str, dict[str, Any]]:
+async def web_fetch(url: str, runtime: WebToolRuntime = None) -> tuple[str, dict[str, Any]]:
     """Read a web page (or a PDF, plain text or JSON document) at an http(s) URL.
 
     Returns the page's main text without menus or ads, cut to a length limit, inside
@@ -127,7 +127,7 @@ async def web_fetch(url: str, runtime: WebToolRuntime) -> tuple[str, dict[str, A
         target = str(dl.parse_target(url))
         allowed = await private_allowed()
         page = await PAGES.get(
-            run_key(runtime.config),
+            run_key(),
             (target, context.fetch_max_chars, allowed),
             lambda: fetch_page(target, max_chars=context.fetch_max_chars, allow_private=allowed),
         )

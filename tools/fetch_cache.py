@@ -15,13 +15,13 @@ instances whose ToolNode calls a tool):
 - `thread_id` is the same for every run on a thread (and absent without one).
 - The `RunControl` that LangGraph creates for each root invocation is inherited by
   every subgraph (`control or parent_runtime.control or RunControl()`), so it is one
-  object per run, shared by all panelists, new for the next run. It is reached
-  through the runtime LangGraph keeps in the config (`__pregel_runtime`; the same
-  object `langgraph.runtime.get_runtime()` returns). This is the key used.
-- Fallback if that ever moves: `thread_id` plus the root checkpoint id
-  (`checkpoint_map[""]`), shared by tasks of the same root step; a panel's fan-out
-  runs within one root step, so it still de-duplicates the panel's fetches.
-- Neither present (a tool called outside a graph): no sharing, every call downloads.
+  object per run, shared by all panelists, new for the next run. It is the public
+  `control` field of the run's `Runtime`, which `langgraph.runtime.get_runtime()`
+  returns from inside any node or tool. This is the key used;
+  `tests/test_web_cache.py` checks in a real graph that it is one object per run,
+  so a LangGraph release that changes this fails there, not silently in production.
+- Outside a graph (a tool called directly) there is no runtime: no sharing, every
+  call downloads.
 
 Bounded: the last `max_runs` runs, `max_entries` pages each. Failures are not kept
 (the next call tries again); only in-flight downloads are shared, so concurrent
@@ -33,23 +33,24 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
+
+from langgraph.runtime import get_runtime
 
 T = TypeVar("T")
 
 
-def run_key(config: Mapping[str, Any] | None) -> Hashable | None:
-    """What identifies the run a tool call belongs to (see the module docstring)."""
-    configurable = (config or {}).get("configurable") or {}
-    control: Hashable | None = getattr(configurable.get("__pregel_runtime"), "control", None)
-    if control is not None:
-        return control  # hashed by identity; the cache holds it, so it is never reused
-    root = (configurable.get("checkpoint_map") or {}).get("")
-    if root:
-        return ("root-step", configurable.get("thread_id"), root)
-    return None
+def run_key() -> Hashable | None:
+    """What identifies the run the calling tool belongs to (see the module docstring);
+    None outside a graph run."""
+    try:
+        runtime = get_runtime()
+    except RuntimeError:  # not inside any runnable: a plain function call
+        return None
+    control: Hashable | None = getattr(runtime, "control", None)
+    return control  # hashed by identity; the cache holds it, so it is never reused
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ against the host name, which httpcore passes on separately.
 
 Limits: httpx has no public hook for a network backend, so `GuardedTransport` swaps the
 connection pool that `httpx.AsyncHTTPTransport` builds (its `_pool` attribute, stable
-since httpx 0.18); and environment proxies are ignored (`trust_env=False`), since behind
-a proxy the proxy resolves names and no address check here could hold.
+since httpx 0.18; httpx is bounded in pyproject.toml and tests/test_private_hooks.py
+fails if a release stops using it); and environment proxies are ignored
+(`trust_env=False`), since behind a proxy the proxy resolves names and no address check
+here could hold.
 """
 
 from __future__ import annotations

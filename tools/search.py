@@ -167,7 +167,9 @@ def for_model(query: str, results: list[dict[str, str]]) -> str:
 
 
 @tool("web_search", response_format="content_and_artifact")
-async def web_search(query: str, runtime: WebToolRuntime) -> tuple[str, list[dict[str, str]]]:
+async def web_search(
+    query: str, runtime: WebToolRuntime = None
+) -> tuple[str, list[dict[str, str]]]:
     """Search the web. Returns a numbered list of results, each with title, URL and a
     short snippet. Read a promising result in full with web_fetch.
     """

@@ -12,7 +12,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from fusion.cli.ask import context_from_args
+from fusion.cli.inputs import context_from_args, read_prompt
 from fusion.core.errors import ConfigError
 from fusion.core.estimate import CostEstimate, check_budget, check_context_window, estimate_run
 from fusion.core.plan import resolve_plan
@@ -26,9 +26,7 @@ def estimate(args: argparse.Namespace) -> int:
     (over budget, or unpriced models), so scripts can test it; the reason goes to
     stderr in one line. Bad input raises `ConfigError` (exit 2 in the CLI).
     """
-    prompt = args.prompt.strip()
-    if not prompt:
-        raise ConfigError("the prompt is empty: give a question")
+    prompt = read_prompt(args)
     context = context_from_args(args)
     settings = load_settings()
     plan = resolve_plan(context, settings)
@@ -86,7 +84,7 @@ def render_estimate(console: Console, result: CostEstimate) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`python -m fusion.cli.estimate PROMPT [run options]`, the same as
     `fusion estimate`, for use before the sub-command is registered."""
-    from fusion.cli.parser import OneLineParser, add_run_options
+    from fusion.cli.flags import OneLineParser, add_run_options
 
     parser = OneLineParser(prog="fusion estimate", description="Estimate a run's cost.")
     add_run_options(parser)

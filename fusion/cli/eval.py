@@ -30,7 +30,8 @@ def add_eval_parser(commands: argparse._SubParsersAction[Any]) -> None:
         action="append",
         metavar="NAME=SPEC",
         help="a config to compare; repeat. SPEC: fusion:PRESET, fusion:panel=a,b,c;judge=d, "
-        "solo:vendor/model, self:vendor/model*N",
+        "solo:vendor/model, self:vendor/model*N, rejudge:NAME;judge=m (NAME's drafts, "
+        "judged again)",
     )
     parser.add_argument("--grader", metavar="MODEL", help="grader model for rubric tasks")
     parser.add_argument("--repeats", type=int, default=1, metavar="N", help="runs per task")
@@ -131,3 +132,11 @@ def print_summary(console: Console, summary: Summary) -> None:
             str(s.failures),
         )
     console.print(table)
+    for j in summary.judges:
+        console.print(
+            f"{j.name} vs {j.base} (same drafts, {j.tasks} tasks): "
+            f"{signed(j.difference)} ({signed(j.ci[0])} to {signed(j.ci[1])}); "
+            f"judging {money(j.judge_cost_per_task)}/task vs {money(j.base_judge_cost_per_task)}",
+            highlight=False,
+            markup=False,
+        )

@@ -1,4 +1,10 @@
-"""The live view of a run in the terminal, fed by the graph's progress events."""
+"""The live view of a run in the terminal, fed by the graph's progress events.
+
+A table of the panelists (searching, fetching, drafting, done, failed) and the judge
+(analysing, writing, with its seconds ticking, then its tokens and cost), and under
+it the last lines of the answer as the judge writes it. Search queries, URLs,
+failure messages and the answer are outside text: shown through `fusion.cli.terminal`.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,21 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
+
+from fusion.cli.terminal import data, one_line
+
+ANSWER_LINES = 6
+"""How many of the answer's last lines the live view shows while it streams."""
 
 
 @dataclass
-class PanelistRow:
+class Row:
+    """One line of the table: a panelist, or the judge."""
+
     model: str
     state: str = "waiting"
     detail: str = ""
@@ -21,70 +35,114 @@ class PanelistRow:
     started: float = 0.0
     seconds: float | None = None
 
+    def elapsed(self, now: float) -> str:
+        if self.seconds is not None:
+            return f"{self.seconds:.1f}"
+        return f"{now - self.started:.1f}" if self.started else ""
+
 
 class LiveView:
-    """A table of panelists (searching, fetching, drafting, done, failed) and the judge."""
+    """The table of panelists and judge, and the streaming answer's last lines."""
 
     def __init__(self, console: Console, panel: list[str], judge: str) -> None:
         self.console = console
-        self.rows = {m: PanelistRow(m) for m in panel}
-        self.judge = judge
-        self.judge_state = "waiting"
-        self.answer_chars = 0
-        # a callable renderable: the seconds column keeps ticking between events
-        self.live = Live(get_renderable=self._table, console=console, refresh_per_second=8)
+        self.rows = {m: Row(m) for m in panel}
+        self.judge = Row(judge)
+        self.answer = ""
+        self.finished = False
+        # a callable renderable: the seconds keep ticking between events
+        self.live = Live(get_renderable=self._view, console=console, refresh_per_second=8)
 
     def __enter__(self) -> LiveView:
         self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.finished = True  # the answer is printed whole next: drop its tail
         self.live.refresh()
         self.live.__exit__(None, None, None)
 
     def on_event(self, event: dict[str, Any]) -> None:
-        kind, model = event.get("event"), event.get("model", "")
-        row = self.rows.get(model)
+        kind, model = event.get("event"), str(event.get("model", ""))
         if kind == "judge_started":
-            self.judge, self.judge_state = model, "judging"
-            self.answer_chars = 0
+            self.judge = Row(model, "analysing the drafts", started=time.monotonic())
+            self.answer = ""
+        elif kind == "judge_retry":
+            self.judge.state = "asking again"
+            self.judge.detail = str(event.get("reason") or "")
+        elif kind == "judge_fallback":
+            self.judge.state = "in two calls"
+            self.judge.detail = str(event.get("reason") or "")
         elif kind == "judge_done":
-            self.judge_state = "done" if event.get("status") == "ok" else str(event.get("status"))
-        elif row is not None:
-            _update_row(row, kind, event)
+            status = event.get("status")
+            self.judge.state = "done" if status == "ok" else "failed"
+            self.judge.detail = "" if status == "ok" else str(status)
+            self.judge.seconds = self._judge_seconds()
+        elif model in self.rows:
+            _update_row(self.rows[model], kind, event)
         self.live.refresh()
 
     def on_answer(self, text: str) -> None:
-        """A chunk of the judge's answer: show that it is being written."""
-        self.answer_chars += len(text)
-        self.judge_state = f"writing ({self.answer_chars:,} chars)"
+        """A chunk of the judge's answer: the answer's tail grows under the table."""
+        self.answer += text
+        self.judge.state, self.judge.detail = "writing the answer", f"{len(self.answer):,} chars"
         self.live.refresh()
 
-    def _table(self) -> Table:
+    def on_values(self, state: dict[str, Any]) -> None:
+        """A state snapshot: drafts finished before a resume show as done earlier;
+        the judge's calls give its tokens and cost."""
+        for response in state.get("responses") or []:
+            row = self.rows.get(response.get("model", ""))
+            if row is not None and row.state == "waiting":
+                usage = response.get("usage") or {}
+                row.state = "done earlier" if response.get("status") == "ok" else "failed earlier"
+                row.tokens = int(usage.get("prompt_tokens", 0)) + int(
+                    usage.get("completion_tokens", 0)
+                )
+                row.cost, row.seconds = response.get("cost_usd"), response.get("seconds")
+        calls = state.get("judge_calls") or []
+        if calls:
+            self.judge.tokens = sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls)
+            costs = [c["cost_usd"] for c in calls if c.get("cost_usd") is not None]
+            self.judge.cost = sum(costs) if costs else None
+        self.live.refresh()
+
+    def _judge_seconds(self) -> float | None:
+        return time.monotonic() - self.judge.started if self.judge.started else None
+
+    def _view(self) -> RenderableType:
         table = Table(show_edge=False, pad_edge=False, expand=False)
         for column in ("panelist", "state", "tokens", "cost", "seconds"):
             left = column in ("panelist", "state")
-            table.add_column(column, justify="left" if left else "right")
+            table.add_column(column, justify="left" if left else "right", no_wrap=left)
         now = time.monotonic()
         for row in self.rows.values():
-            seconds = (
-                row.seconds
-                if row.seconds is not None
-                else (now - row.started if row.started else 0.0)
-            )
-            state = f"{row.state} {row.detail}".strip()
-            table.add_row(
-                row.model,
-                state[:60],
-                str(row.tokens or ""),
-                _usd(row.cost),
-                f"{seconds:.1f}" if row.started else "",
-            )
-        table.add_row(f"judge {self.judge}", self.judge_state, "", "", "")
-        return table
+            table.add_row(*_cells(row, now, row.model))
+        table.add_row(*_cells(self.judge, now, f"judge {self.judge.model}"))
+        if self.finished or not self.answer:
+            return table
+        lines = self.answer.rstrip("\n").split("\n")[-ANSWER_LINES:]
+        tail = [data(line, "dim") for line in lines]
+        for line in tail:
+            line.no_wrap, line.overflow = True, "ellipsis"
+        return Group(table, Text("answer so far", "bold"), *tail)
 
 
-def _update_row(row: PanelistRow, kind: Any, event: dict[str, Any]) -> None:
+def _cells(row: Row, now: float, name: str) -> tuple[Text, Text, str, str, str]:
+    state = Text(row.state)
+    if row.detail:
+        state.append(" ")
+        state.append_text(data(one_line(row.detail)[:60], "dim"))
+    return (
+        data(name),
+        state,
+        f"{row.tokens:,}" if row.tokens else "",
+        "" if row.cost is None else f"${row.cost:.4f}",
+        row.elapsed(now),
+    )
+
+
+def _update_row(row: Row, kind: Any, event: dict[str, Any]) -> None:
     if kind == "panelist_started":
         row.state, row.started = "drafting", time.monotonic()
     elif kind == "tool_call":
@@ -99,7 +157,3 @@ def _update_row(row: PanelistRow, kind: Any, event: dict[str, Any]) -> None:
     elif kind == "panelist_failed":
         row.state, row.detail = "failed", str(event.get("reason", ""))
         row.seconds = time.monotonic() - row.started if row.started else None
-
-
-def _usd(cost: float | None) -> str:
-    return "" if cost is None else f"${cost:.4f}"

@@ -1,95 +1,30 @@
-"""The `fusion` command line: sub-commands and their flags."""
+"""The `fusion` command line: sub-commands and their flags (shared ones in
+`fusion.cli.flags`)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import NoReturn
 
+from fusion.cli.eval import add_eval_parser
+from fusion.cli.flags import (
+    OneLineParser,
+    UsageError,
+    add_context_flag,
+    add_db_option,
+    add_run_options,
+)
+from fusion.cli.mcp import add_mcp_parser
+from fusion.cli.prune import add_prune_parser
+from fusion.cli.rejudge import add_rejudge_parser
 
-class OneLineParser(argparse.ArgumentParser):
-    """Usage errors print one line naming the fix, then exit 2 (no usage dump)."""
-
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"fusion: error: {message} (see `{self.prog} --help`)\n")
-        raise SystemExit(2)
-
-
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by every command that plans a run (ask, and later estimate)."""
-    parser.add_argument("prompt", help="the question to put to the panel")
-    parser.add_argument("--preset", help="preset name (see `fusion presets`)")
-    parser.add_argument(
-        "--panel",
-        action="append",
-        metavar="MODEL",
-        help="a panel model ID; repeat for each panelist (1 to 8)",
-    )
-    parser.add_argument("--judge", metavar="MODEL", help="judge model ID")
-    parser.add_argument("--fallback-judge", metavar="MODEL", help="judge to try if the judge fails")
-    add_judge_order_option(parser)
-    parser.add_argument(
-        "--judge-method",
-        choices=["function_calling", "json_schema", "json_mode"],
-        help="how the judge is asked for structured output (default: the config file's, "
-        "else what the provider's server supports, else function_calling)",
-    )
-    parser.add_argument("--no-web", dest="web", action="store_false", help="no web tools")
-    parser.add_argument(
-        "--research",
-        choices=["agentic", "prefetch", "off"],
-        help="agentic (default): each panelist searches with tools; prefetch: Fusion "
-        "searches the question once and gives every panelist the top pages (models "
-        "without tool calling); off: no web",
-    )
-    parser.add_argument(
-        "--search-provider",
-        choices=["tavily", "searxng"],
-        help="web search backend: tavily (default; TAVILY_API_KEY) or searxng (SEARXNG_URL)",
-    )
-    parser.add_argument("--max-tool-calls", type=int, metavar="N", help="tool calls per panelist")
-    parser.add_argument("--temperature", type=float, help="panel sampling temperature")
-    parser.add_argument(
-        "--max-completion-tokens", type=int, metavar="N", help="cap on each panelist's output"
-    )
-    parser.add_argument(
-        "--deadline",
-        dest="deadline_s",
-        type=float,
-        metavar="SECONDS",
-        help="cut panelists still running after this many seconds",
-    )
-    parser.add_argument("--quorum", type=int, metavar="K", help="drafts needed for the judge")
-    parser.add_argument(
-        "--budget",
-        dest="budget_usd",
-        type=float,
-        metavar="USD",
-        help="refuse runs estimated to cost more",
-    )
-    parser.add_argument("--seed", type=int, help="seed for the order drafts reach the judge")
-    parser.add_argument(
-        "--instructions",
-        metavar="TEXT",
-        help="how the answer should be written (language, format, length), for panel and judge",
-    )
-
-
-def add_judge_order_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--judge-order",
-        choices=["analysis_first", "answer_first"],
-        help="analysis_first (default): the judge analyses the drafts, then writes the "
-        "answer, in one streamed call; answer_first: the answer, then the analysis",
-    )
-
-
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        metavar="PATH",
-        help="checkpoint database (default: $FUSION_DB, else ~/.local/share/fusion/runs.sqlite)",
-    )
+__all__ = [
+    "OneLineParser",
+    "UsageError",
+    "add_context_flag",
+    "add_db_option",
+    "add_run_options",
+    "build_parser",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,11 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(ask)
     resume = commands.add_parser("resume", help="continue an interrupted run")
-    resume.add_argument("thread_id", help="the run's thread ID (printed as `thread: ...`)")
+    resume.add_argument(
+        "thread_id", help="the run's thread ID (printed as `thread: ...`), or a unique prefix"
+    )
     resume.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(resume)
-    show = commands.add_parser("show", help="a run's state and step history")
-    show.add_argument("thread_id", help="the run's thread ID")
+    show = commands.add_parser(
+        "show", help="a run: question, answer, analysis, drafts, failures, cost"
+    )
+    show.add_argument("thread_id", help="the run's thread ID, or any unique prefix of it")
+    show.add_argument("--steps", action="store_true", help="also print the checkpoint history")
+    show.add_argument(
+        "--markdown", action="store_true", help="print a shareable Markdown report instead"
+    )
     show.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     add_db_option(show)
     runs = commands.add_parser("runs", help="recent runs with status and cost")
@@ -137,9 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="uvicorn log level (default info)",
     )
     add_db_option(serve)
-    from fusion.cli.eval import add_eval_parser
-    from fusion.cli.mcp import add_mcp_parser
-
+    add_rejudge_parser(commands)
     add_eval_parser(commands)
     add_mcp_parser(commands)
+    add_prune_parser(commands)
     return parser

@@ -20,7 +20,7 @@ from fusion.core.usage import call_usage
 from fusion.eval.configs import EvalConfig
 from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
-from fusion.runs import is_finished, reopen_failed_run, run_config
+from fusion.runs import is_finished, reopen_failed_run, run_config, saved_context
 
 
 @dataclass
@@ -36,6 +36,8 @@ class Outcome:
     thread_id: str | None = None
     resumed: bool = False
     failed_models: list[str] = field(default_factory=list)
+    judge_cost_usd: float | None = None
+    """What judging cost (a fused run's judge calls); None when unknown or no judge."""
 
 
 def fusion_options(config: EvalConfig, options: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +125,42 @@ class FusionCalls:
         final = await collect(events, thread_id)
         return final, True
 
+    async def rejudge(self, config: EvalConfig, source: str, thread_id: str) -> Outcome:
+        """A `rejudge:` config: judge the base run `source`'s drafts again on the
+        thread `thread_id`; started, resumed or read back like a fused run."""
+        started = time.monotonic()
+        try:
+            result, resumed = await self._rejudged(config, source, thread_id)
+        except Exception as exc:  # a base run with no draft, a judge that broke...
+            reason, message = classify(exc)
+            seconds = time.monotonic() - started
+            return Outcome("failed", "", None, False, seconds, f"{reason}: {message}", thread_id)
+        return _outcome(result, time.monotonic() - started, thread_id, resumed)
+
+    async def _rejudged(
+        self, config: EvalConfig, source: str, thread_id: str
+    ) -> tuple[FusionResult, bool]:
+        from fusion.rejudging import prepare_rejudge, stream_rejudge
+
+        run = run_config(thread_id)
+        snapshot = await self.graph.aget_state(run)
+        if not (snapshot.values or {}).get("rejudge_of"):  # new, or killed while starting
+            options: dict[str, Any] = config.rejudge_options
+            rejudging = await prepare_rejudge(
+                self.saver, source, new_thread_id=thread_id, **options
+            )
+            events = stream_rejudge(self.saver, rejudging, progress=False)
+            return await collect(events, thread_id), False
+        if is_finished(snapshot):
+            reopened = ""
+            if self.retry_failed:
+                reopened = await reopen_failed_run(self.graph, run, snapshot.values)
+            if not reopened:
+                return FusionResult.from_state(snapshot.values, thread_id), True
+        context = await saved_context(self.saver, thread_id)
+        events = stream_run(None, context, self.saver, thread_id, progress=False)
+        return await collect(events, thread_id), True
+
 
 def _outcome(result: FusionResult, seconds: float, thread_id: str, resumed: bool) -> Outcome:
     failure = None
@@ -138,4 +176,19 @@ def _outcome(result: FusionResult, seconds: float, thread_id: str, resumed: bool
         thread_id=thread_id,
         resumed=resumed,
         failed_models=[f"{f.model}: {f.reason}" for f in result.failed_models],
+        judge_cost_usd=judge_cost(result),
     )
+
+
+def judge_cost(result: FusionResult) -> float | None:
+    """What a run's judging cost: a re-judge's whole cost, else the run's cost less
+    its drafts'. None when a cost is unknown or no judge was paid."""
+    total = result.usage.cost_usd
+    if total is None or not result.usage.cost_complete:
+        return None
+    if result.rejudge_of:
+        return total
+    drafts = [r.usage.cost_usd for r in result.responses]
+    if any(c is None for c in drafts):
+        return None
+    return max(0.0, total - sum(c or 0.0 for c in drafts))

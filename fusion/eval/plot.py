@@ -16,8 +16,13 @@ from typing import Any
 from fusion.core.errors import FusionError
 from fusion.eval.stats import ConfigSummary, Summary
 
-COLOURS = {"solo": "#4C72B0", "fusion": "#DD8452", "self": "#55A868"}
-KIND_LABELS = {"solo": "solo model", "fusion": "fusion panel", "self": "self-fusion"}
+COLOURS = {"solo": "#4C72B0", "fusion": "#DD8452", "self": "#55A868", "rejudge": "#8172B3"}
+KIND_LABELS = {
+    "solo": "solo model",
+    "fusion": "fusion panel",
+    "self": "self-fusion",
+    "rejudge": "re-judged drafts (judging cost only)",
+}
 LOG_SPAN = 10.0
 
 

@@ -45,6 +45,9 @@ def render_report(
 ) -> str:
     lines = ["# Fusion eval", "", _header(plan, summary), "", "## Configs", ""]
     lines += _config_table(summary)
+    if summary.judges:
+        lines += ["", "## Judges compared on the same drafts", ""]
+        lines += _judge_table(summary)
     if picture:
         lines += ["", f"![score against cost per task]({picture})"]
     lines += ["", "## Per task", ""]
@@ -94,6 +97,26 @@ def _config_table(summary: Summary) -> list[str]:
             f"| {_lift(s)} | {_ratio(s)} | {money(s.cost_per_task, s.cost_complete)} "
             f"| {money(s.cost_total, s.cost_complete)} | {s.p50_s:.1f} | {s.p95_s:.1f} "
             f"| {s.failures}{_degraded(s)} |"
+        )
+    return lines
+
+
+def _judge_table(summary: Summary) -> list[str]:
+    lines = [
+        "Each `rejudge:` config judged its base config's drafts again, calling no "
+        "panelist: the difference is its score minus the base's, paired over tasks, with "
+        "a 95% bootstrap interval; its cost is judging only.",
+        "",
+        "| config | spec | drafts of | tasks | difference (95% CI) "
+        "| judge cost / task | base's judge cost / task |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for j in summary.judges:
+        spec = summary.by_name[j.name].spec
+        lines.append(
+            f"| {cell(j.name)} | `{cell(spec)}` | {cell(j.base)} | {j.tasks} "
+            f"| {signed(j.difference)} ({signed(j.ci[0])} to {signed(j.ci[1])}) "
+            f"| {money(j.judge_cost_per_task)} | {money(j.base_judge_cost_per_task)} |"
         )
     return lines
 

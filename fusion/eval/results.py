@@ -40,6 +40,9 @@ class ResultRow(BaseModel):
     failed_models: list[str] = Field(default_factory=list)
     thread_id: str | None = None
     resumed: bool = False
+    judge_cost_usd: float | None = Field(
+        default=None, description="What judging cost (a rejudge: row's whole cost)."
+    )
     grader: str | None = None
     grader_cost_usd: float | None = None
     finished_at: str = Field(

@@ -6,6 +6,7 @@ fused runs cut short resume from their checkpoints in DIR/runs.sqlite.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from fusion.api import preflight
 from fusion.core.errors import ConfigError
+from fusion.core.plan import resolve_plan
 from fusion.core.providers import check_credentials
 from fusion.core.settings import Settings, load_settings
 from fusion.eval.calls import FusionCalls, Outcome, fusion_context, run_solo
@@ -52,6 +54,8 @@ class Item:
     config: EvalConfig
     repeat: int
     run_key: str
+    base: Item | None = None
+    """A `rejudge:` config's item: the base config's run of the same task and repeat."""
 
     @property
     def key(self) -> Key:
@@ -63,13 +67,19 @@ class Item:
 
 
 def plan_items(plan: EvalPlan) -> list[Item]:
-    """Every run, repeat by repeat and task by task, configs side by side."""
-    return [
-        Item(task, config, repeat, digest(task.prompt_text, config.spec, plan.options, repeat))
-        for repeat in range(plan.repeats)
-        for task in plan.tasks
-        for config in plan.configs
-    ]
+    """Every run, repeat by repeat and task by task, configs side by side; a
+    `rejudge:` item points at its base item (and its key covers the base's)."""
+    items: list[Item] = []
+    for repeat in range(plan.repeats):
+        for task in plan.tasks:
+            made: dict[str, Item] = {}
+            for config in sorted(plan.configs, key=lambda c: c.kind == "rejudge"):
+                base = made.get(config.base or "")
+                spec = config.spec if base is None else f"{config.spec} on {base.run_key}"
+                key = digest(task.prompt_text, spec, plan.options, repeat)
+                made[config.name] = Item(task, config, repeat, key, base)
+            items += [made[c.name] for c in plan.configs]
+    return items
 
 
 def grading_key(task: Task, grader: str | None) -> str:
@@ -94,14 +104,32 @@ def check_plan(plan: EvalPlan, settings: Settings) -> None:
     if rubric and plan.grader:
         check_credentials([plan.grader], settings)
     longest = max((t.prompt_text for t in plan.tasks), key=len)
+    by_name = {c.name: c for c in plan.configs}
     for config in plan.configs:
         if config.kind == "solo":
             check_credentials([config.model], settings)
+        elif config.kind == "rejudge":
+            _check_rejudge(config, by_name[config.base or ""], plan.options, settings)
         else:
             try:
                 preflight(fusion_context(config, plan.options), longest)
             except ConfigError as exc:
                 raise ConfigError(f"--config {config.name}: {exc}") from None
+
+
+def _check_rejudge(
+    config: EvalConfig, base: EvalConfig, options: dict[str, Any], settings: Settings
+) -> None:
+    """The judge options and keys of a `rejudge:` config, on its base's context."""
+    given: dict[str, Any] = config.rejudge_options
+    if "judge" in given and "fallback_judge" not in given:
+        given["fallback_judge"] = None
+    try:
+        context = dataclasses.replace(fusion_context(base, options), **given)
+        judged = resolve_plan(context, settings)
+        check_credentials([m for m in (judged.judge, judged.fallback_judge) if m], settings)
+    except ConfigError as exc:
+        raise ConfigError(f"--config {config.name}: {exc}") from None
 
 
 def todo(plan: EvalPlan, items: list[Item], done: dict[Key, ResultRow]) -> list[Item]:
@@ -146,9 +174,16 @@ async def run_eval(plan: EvalPlan, console: Console) -> list[ResultRow]:
         )
         stack.callback(results.close)
 
+        finished = {i.key: asyncio.Event() for i in pending}
+
         async def one(item: Item) -> None:
-            async with limit:
-                row = await _run_item(plan, item, done.get(item.key), settings, fusion)
+            if item.base is not None and item.base.key in finished:
+                await finished[item.base.key].wait()  # its drafts first
+            try:
+                async with limit:
+                    row = await _run_item(plan, item, done.get(item.key), settings, fusion)
+            finally:
+                finished[item.key].set()
             results.append(row)
             current[item.key] = row
             progress.advance(row.cost_usd, failed=row.failed)
@@ -172,6 +207,9 @@ async def _run_item(
         return previous.model_copy(update=_grade_fields(plan, task, grade))
     if config.kind == "solo":
         outcome = await run_solo(config, task.prompt_text, settings, plan.options)
+    elif item.base is not None:
+        assert fusion is not None
+        outcome = await fusion.rejudge(config, item.base.thread_id, item.thread_id)
     else:
         assert fusion is not None
         outcome = await fusion.run(config, task.prompt_text, item.thread_id, plan.options)
@@ -218,5 +256,6 @@ def _row(plan: EvalPlan, item: Item, outcome: Outcome, grade: Grade) -> ResultRo
         failed_models=outcome.failed_models,
         thread_id=outcome.thread_id,
         resumed=outcome.resumed,
+        judge_cost_usd=outcome.judge_cost_usd,
         **_grade_fields(plan, item.task, grade),
     )

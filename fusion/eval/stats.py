@@ -69,6 +69,22 @@ class ConfigSummary:
     lift: float | None = None
     lift_ci: tuple[float, float] | None = None
     cost_ratio: float | None = None
+    judge_cost_per_task: float | None = None
+    """What judging cost per task (mean over runs whose judge cost is known)."""
+
+
+@dataclass
+class JudgeComparison:
+    """A `rejudge:` config against its base: two judges on the same drafts."""
+
+    name: str
+    base: str
+    tasks: int
+    difference: float
+    """Mean over tasks of the re-judged score minus the base's (paired)."""
+    ci: tuple[float, float]
+    judge_cost_per_task: float | None
+    base_judge_cost_per_task: float | None
 
 
 @dataclass
@@ -79,6 +95,7 @@ class Summary:
     tasks: int
     runs: int
     by_name: dict[str, ConfigSummary] = field(default_factory=dict)
+    judges: list[JudgeComparison] = field(default_factory=list)
 
 
 def summarise(configs: list[EvalConfig], rows: list[ResultRow], *, seed: int = SEED) -> Summary:
@@ -94,13 +111,37 @@ def summarise(configs: list[EvalConfig], rows: list[ResultRow], *, seed: int = S
         for summary in summaries:
             _lift(summary, best, seed)
     grader_costs = [r.grader_cost_usd for r in rows if r.grader_cost_usd is not None]
+    by_name = {s.name: s for s in summaries}
+    judges = [
+        _judges(by_name[c.name], by_name[c.base], seed)
+        for c in configs
+        if c.kind == "rejudge" and c.name in by_name and c.base in by_name
+    ]
     return Summary(
         configs=summaries,
         best_solo=best.name if best else None,
         grader_cost=sum(grader_costs) if grader_costs else None,
         tasks=len({r.task for r in rows}),
         runs=len(rows),
-        by_name={s.name: s for s in summaries},
+        by_name=by_name,
+        judges=[j for j in judges if j is not None],
+    )
+
+
+def _judges(rejudged: ConfigSummary, base: ConfigSummary, seed: int) -> JudgeComparison | None:
+    """The paired score difference of two judges over the tasks both judged."""
+    common = [t for t in rejudged.per_task if t in base.per_task]
+    if not common:
+        return None
+    diffs = [rejudged.per_task[t] - base.per_task[t] for t in common]
+    return JudgeComparison(
+        name=rejudged.name,
+        base=base.name,
+        tasks=len(common),
+        difference=mean(diffs),
+        ci=bootstrap_ci(diffs, seed=seed),
+        judge_cost_per_task=rejudged.judge_cost_per_task,
+        base_judge_cost_per_task=base.judge_cost_per_task,
     )
 
 
@@ -113,6 +154,7 @@ def _config(config: EvalConfig, rows: list[ResultRow], seed: int) -> ConfigSumma
     costs = [r.cost_usd for r in rows if r.cost_usd is not None]
     complete = all(r.cost_usd is not None and r.cost_complete for r in rows)
     seconds = [r.seconds for r in rows]
+    judging = [r.judge_cost_usd for r in rows if r.judge_cost_usd is not None]
     return ConfigSummary(
         name=config.name,
         spec=config.spec,
@@ -128,6 +170,7 @@ def _config(config: EvalConfig, rows: list[ResultRow], seed: int) -> ConfigSumma
         p95_s=percentile(seconds, 95),
         failures=sum(1 for r in rows if r.failed),
         degraded=sum(1 for r in rows if r.status == "degraded"),
+        judge_cost_per_task=sum(judging) / len(judging) if judging else None,
     )
 
 
@@ -139,6 +182,8 @@ def _lift(summary: ConfigSummary, best: ConfigSummary, seed: int) -> None:
     diffs = [summary.per_task[t] - best.per_task[t] for t in common]
     summary.lift = mean(diffs)
     summary.lift_ci = bootstrap_ci(diffs, seed=seed)
+    if summary.kind == "rejudge":  # it paid only for judging: no like-for-like ratio
+        return
     if summary.cost_per_task is not None and best.cost_per_task:
         summary.cost_ratio = summary.cost_per_task / best.cost_per_task
 

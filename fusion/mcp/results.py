@@ -39,6 +39,9 @@ class PanelAnswer(BaseModel):
     failed_models: list[FailedModelOut] = Field(default_factory=list)
     failure_reason: str | None = None
     usage: UsageOut = Field(default_factory=UsageOut)
+    rejudge_of: str | None = Field(
+        default=None, description="The run whose drafts this run re-judged (rejudge_run)."
+    )
 
     @classmethod
     def of(cls, result: FusionResult, *, interrupted: bool = False) -> PanelAnswer:
@@ -61,6 +64,7 @@ class PanelAnswer(BaseModel):
             failed_models=result.failed_models,
             failure_reason=result.failure_reason,
             usage=result.usage,
+            rejudge_of=result.rejudge_of,
         )
 
     @classmethod

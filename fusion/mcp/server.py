@@ -16,7 +16,8 @@ INSTRUCTIONS = (
     "contradictions. Use ask_panel for questions that benefit from several models "
     "(facts to check, trade-offs, contested topics); estimate_cost first if cost "
     "matters. Runs are checkpointed: resume_run finishes an interrupted run without "
-    "paying twice for what was done."
+    "paying twice for what was done; rejudge_run judges a run's drafts again (another "
+    "judge) without calling the panel."
 )
 
 
@@ -42,6 +43,9 @@ def build_server(db: str | None = None) -> MCPServer:
     read = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     server.add_tool(tools.ask_panel, name="ask_panel", title="Ask the panel", annotations=paid)
     server.add_tool(tools.resume_run, name="resume_run", title="Resume a run", annotations=paid)
+    server.add_tool(
+        tools.rejudge_run, name="rejudge_run", title="Re-judge a run's drafts", annotations=paid
+    )
     server.add_tool(tools.get_run, name="get_run", title="Read a run", annotations=read)
     server.add_tool(tools.list_runs, name="list_runs", title="List runs", annotations=read)
     server.add_tool(

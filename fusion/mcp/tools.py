@@ -27,14 +27,18 @@ from fusion.core.plan import resolve_plan
 from fusion.core.providers import RECURSION_HEADER
 from fusion.core.settings import load_settings_async
 from fusion.detach import detached
+from fusion.lease import take_lease
 from fusion.markdown import run_markdown
 from fusion.mcp.progress import Progress
 from fusion.mcp.results import PanelAnswer
 from fusion.result import FusionResult
 from fusion.resume import prepare_resume
-from fusion.runs import db_path, open_checkpointer
+from fusion.runs import db_path, open_checkpointer, saved_context
 
 __all__ = ["PanelTools", "RunList"]
+
+RUNNER = "fusion mcp"
+"""Who runs a run, as a refused second runner is told (`fusion.lease`)."""
 
 Question = Annotated[str, Field(description="The question to put to the panel.")]
 Preset = Annotated[
@@ -124,7 +128,7 @@ class PanelTools:
         progress: Progress | None,
     ) -> FusionResult:
         async with open_checkpointer(db_path(self._db)) as saver:
-            events = stream_run(payload, context, saver, thread_id, progress=True)
+            events = stream_run(payload, context, saver, thread_id, runner=RUNNER)
             final = await self._follow(events, progress)
         return FusionResult.from_state(final, thread_id)
 
@@ -190,16 +194,50 @@ class PanelTools:
         _refuse_nested(ctx)
         if thread_id in self._background:
             raise ToolError(f"run {thread_id} is still running here: poll it with get_run")
+        async with open_checkpointer(db_path(self._db)) as saver:
+            lease = None
+            try:
+                await saved_context(saver, thread_id)  # an unknown ID is told as such first
+                # leased before deciding what to run: one runner per run, on any replica
+                lease = await take_lease(saver, thread_id, RUNNER)
+                resumption = await prepare_resume(saver, thread_id)
+                if resumption.plan is None:
+                    result = FusionResult.from_state(resumption.finished or {}, thread_id)
+                    return _result(PanelAnswer.of(result))
+                events = stream_run(None, resumption.context, saver, thread_id, lease=lease)
+                final = await self._follow(events, Progress(ctx))
+            except ConfigError as exc:
+                raise ToolError(str(exc)) from exc
+            finally:
+                if lease is not None:
+                    await lease.release()
+        return _result(PanelAnswer.of(FusionResult.from_state(final, thread_id)))
+
+    async def rejudge_run(
+        self,
+        thread_id: Annotated[
+            str, Field(description="The run whose drafts to judge again, as ask_panel returned it.")
+        ],
+        ctx: Context[Any, Any],
+        judge: Annotated[
+            str | None,
+            Field(description="The judge model ID for the new run; default: the run's judge."),
+        ] = None,
+    ) -> Annotated[CallToolResult, PanelAnswer]:
+        """Judge a stored run's drafts again, without calling any panelist: a new run
+        (its own thread_id, rejudge_of naming the source) that pays only for judging.
+        Works on a finished run and on one whose judge failed; the source is unchanged."""
+        from fusion.rejudging import prepare_rejudge, stream_rejudge
+
+        _refuse_nested(ctx)
         try:
             async with open_checkpointer(db_path(self._db)) as saver:
-                resumption = await prepare_resume(saver, thread_id)
+                rejudging = await prepare_rejudge(saver, thread_id, judge=judge)
+                events = stream_rejudge(saver, rejudging)
+                final = await self._follow(events, Progress(ctx))
         except ConfigError as exc:
             raise ToolError(str(exc)) from exc
-        if resumption.plan is None:
-            result = FusionResult.from_state(resumption.finished or {}, thread_id)
-        else:
-            result = await self._run(None, resumption.context, thread_id, Progress(ctx))
-        return _result(PanelAnswer.of(result))
+        return _result(PanelAnswer.of(FusionResult.from_state(final, rejudging.thread_id)))
 
     async def get_run(self, thread_id: ThreadId) -> Annotated[CallToolResult, PanelAnswer]:
         """A run's answer, analysis, every draft with its sources, failures and cost,

@@ -16,9 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fusion.checkpoints import Checkpoints
 from fusion.core.errors import ConfigError
 from fusion.core.settings import load_settings
-from fusion.serve.checkpoints import Checkpoints
 from fusion.serve.errors import ApiError
 from fusion.serve.limits import KeyFirst
 from fusion.serve.routes import build_router

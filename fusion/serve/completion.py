@@ -25,7 +25,16 @@ CLIENT_CLOSED = 499  # nginx's status for "client closed the request"; nobody re
 async def complete(
     request: Request, run: RunRequest, saver: Checkpointer, thread_id: str
 ) -> Response:
-    events = stream_run(run_input(None, run.messages), run.context, saver, thread_id)
+    # Nobody reads progress or the answer's tokens here: the graph runs without stream
+    # handlers and the judge's answer comes as one whole reply.
+    events = stream_run(
+        run_input(None, run.messages),
+        run.context,
+        saver,
+        thread_id,
+        progress=False,
+        runner="fusion serve",
+    )
     result = await until_disconnect(request, collect(events, thread_id))
     if result is None:
         return Response(status_code=CLIENT_CLOSED)

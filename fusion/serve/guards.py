@@ -11,7 +11,8 @@ from fastapi import Request
 
 from fusion.core.providers import RECURSION_HEADER
 from fusion.serve.errors import ApiError
-from fusion.serve.limits import SERVER_KEY_ENV, key_error
+from fusion.serve.limits import key_error
+from fusion.server_key import SERVER_KEY_ENV
 
 __all__ = ["SERVER_KEY_ENV", "refuse_nested", "require_key"]
 

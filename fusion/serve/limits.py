@@ -15,17 +15,15 @@ this app it keeps our routes but not our middleware.
 
 from __future__ import annotations
 
-import hmac
 import json
-import os
 from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fusion.serve.errors import ApiError
+from fusion.server_key import SERVER_KEY_ENV, key_matches, server_key
 
-SERVER_KEY_ENV = "FUSION_SERVER_API_KEY"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_CHARS = 100
@@ -34,11 +32,10 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 def key_error(headers: Any) -> ApiError | None:
     """The 401 for a request without this server's key, or None when it may pass."""
-    key = os.environ.get(SERVER_KEY_ENV)
-    if not key:
+    if server_key() is None:
         return None
     scheme, _, given = str(headers.get("authorization", "")).partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), key.encode()):
+    if scheme.lower() == "bearer" and key_matches(given):
         return None
     return ApiError(
         401,

@@ -18,8 +18,8 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from fusion.checkpoints import Checkpoints
 from fusion.core.errors import ConfigError
-from fusion.serve.checkpoints import Checkpoints
 from fusion.serve.completion import complete
 from fusion.serve.errors import ApiError, internal_error, validation_error
 from fusion.serve.guards import refuse_nested, require_key

@@ -8,52 +8,39 @@ own options travel in the `fusion` object, which official clients send through
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from fusion.core.context import (
-    JudgeMethod,
-    JudgeOrder,
-    ResearchMode,
-    SearchDepth,
-    SearchProvider,
-    SearchTopic,
-)
+from fusion.core.context import Context, option_fields
 from fusion.result import Analysis, FailedModelOut, ResponseOut
 
 
-class FusionOptions(BaseModel):
-    """The `fusion` object of a request: any `fusion.Context` field, by name.
+def _options_model() -> type[BaseModel]:
+    """The `fusion` object of a request: one optional key per `Context` field offered
+    to serve (`fusion.core.context`), typed like the field. Unknown names are refused,
+    so a typo is a 400 naming the option instead of a silently ignored setting; ranges
+    are `Context`'s own checks, so every interface gives the same refusal."""
+    hints = get_type_hints(Context)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name] | None, Field(None, description=f.metadata["description"]))
+        for f in option_fields("serve")
+    }
+    return create_model(
+        "FusionOptions",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Fusion's options for this request: `fusion.Context` fields, by name.",
+        **fields,
+    )
 
-    Mirrors `Context` (a test keeps the two in step); unknown names are refused, so a
-    typo is a 400 naming the option instead of a silently ignored setting.
-    """
 
-    model_config = ConfigDict(extra="forbid")
+if TYPE_CHECKING:
 
-    preset: str | None = None
-    panel: list[str] | None = None
-    judge: str | None = None
-    web: bool | None = None
-    max_tool_calls: int | None = None
-    temperature: float | None = None
-    max_completion_tokens: int | None = None
-    judge_max_completion_tokens: int | None = None
-    judge_method: JudgeMethod | None = None
-    judge_order: JudgeOrder | None = None
-    research: ResearchMode | None = None
-    search_provider: SearchProvider | None = None
-    search_max_results: int | None = None
-    search_depth: SearchDepth | None = None
-    search_topic: SearchTopic | None = None
-    fetch_max_chars: int | None = None
-    deadline_s: float | None = None
-    quorum: int | None = None
-    budget_usd: float | None = None
-    fallback_judge: str | None = None
-    instructions: str | None = None
-    seed: int | None = None
+    class FusionOptions(BaseModel):
+        """Typed for mypy as a plain model; built from `Context` at import."""
+
+else:
+    FusionOptions = _options_model()
 
 
 class ContentPart(BaseModel):

@@ -66,7 +66,9 @@ async def chunks(
     written: list[str] = []
     final: dict[str, Any] = {}
     try:
-        events = stream_run(run_input(None, run.messages), run.context, saver, thread_id)
+        events = stream_run(
+            run_input(None, run.messages), run.context, saver, thread_id, runner="fusion serve"
+        )
         async for kind, data in detached(events):
             if kind == "answer":
                 written.append(data)

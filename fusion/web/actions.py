@@ -1,4 +1,4 @@
-"""What the page's forms do: ask, follow up, resume, estimate.
+"""What the page's forms do: ask, follow up, resume, re-judge, estimate.
 
 Each checks everything it can before a model is called (the same `preflight` as
 the CLI and the OpenAI endpoint) and raises `ConfigError` with the fix; then the run
@@ -15,10 +15,11 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from fusion.api import make_context, preflight, run_input, stream_run
 from fusion.core.context import Context
-from fusion.core.errors import ConfigError
+from fusion.core.errors import ConfigError, RunBusy
 from fusion.core.estimate import CostEstimate, check_context_window, estimate_run
 from fusion.core.plan import resolve_plan
 from fusion.core.settings import load_settings_async
+from fusion.lease import RunLease, take_lease
 from fusion.resume import prepare_resume
 from fusion.runs import saved_context
 from fusion.saver import Saver
@@ -32,6 +33,8 @@ NUMBERS: dict[str, type] = {
     "budget_usd": float,
 }
 TEXTS = ("preset", "judge", "instructions")
+RUNNER = "fusion serve (web page)"
+"""Who runs a run, as a refused second runner is told (`fusion.lease`)."""
 
 
 def options_from(form: Mapping[str, str]) -> dict[str, Any]:
@@ -103,14 +106,36 @@ async def resume(live: LiveRuns, saver: Saver, thread_id: str) -> str:
     what is retried."""
     current = live.get(thread_id)
     if current is not None and not current.done:
-        raise ConfigError("the run is still running: wait for it to finish")
-    resumption = await prepare_resume(saver, thread_id)
-    if resumption.plan is None:
-        raise ConfigError("the run has finished and has nothing to retry")
-    question = str((await load_run(saver, thread_id)).question)
+        raise RunBusy("the run is still running: wait for it to finish")
+    await saved_context(saver, thread_id)  # an unknown ID is told as such first
+    # leased before deciding what to run: a run another replica (or `fusion resume`)
+    # is running is refused (409), naming it; the run below holds and releases it
+    lease = await take_lease(saver, thread_id, RUNNER)
+    try:
+        resumption = await prepare_resume(saver, thread_id)
+        if resumption.plan is None:
+            raise ConfigError("the run has finished and has nothing to retry")
+        question = str((await load_run(saver, thread_id)).question)
+    except BaseException:
+        if lease is not None:
+            await lease.release()
+        raise
     plan = resumption.plan
-    _start(live, saver, resumption.context, plan.panel, plan.judge, question, None, thread_id)
+    _start(
+        live, saver, resumption.context, plan.panel, plan.judge, question, None, thread_id, lease
+    )
     return resumption.retrying or "the interrupted steps"
+
+
+async def rejudge(live: LiveRuns, saver: Saver, thread_id: str) -> str:
+    """Judge a run's drafts again as a new run (`fusion rejudge`); its thread ID."""
+    from fusion.rejudging import prepare_rejudge, stream_rejudge
+
+    rejudging = await prepare_rejudge(saver, thread_id)
+    question = str(rejudging.copied.get("question") or "")
+    run = LiveRun(rejudging.thread_id, panel=[], judge=rejudging.plan.judge, question=question)
+    live.start(run, stream_rejudge(saver, rejudging))
+    return rejudging.thread_id
 
 
 def _start(
@@ -122,8 +147,9 @@ def _start(
     question: str,
     payload: dict[str, Any] | None,
     thread_id: str | None = None,
+    lease: RunLease | None = None,
 ) -> str:
     thread_id = thread_id or str(uuid.uuid4())
     run = LiveRun(thread_id=thread_id, panel=list(panel), judge=judge, question=question)
-    live.start(run, stream_run(payload, context, saver, thread_id))
+    live.start(run, stream_run(payload, context, saver, thread_id, lease=lease, runner=RUNNER))
     return thread_id

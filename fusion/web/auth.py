@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from urllib.parse import quote
 
 from fastapi import Request
 
-from fusion.serve.guards import SERVER_KEY_ENV
+from fusion.server_key import key_matches, server_key
+
+__all__ = ["COOKIE", "LoginRequired", "key_matches", "server_key", "session_token"]
 
 COOKIE = "fusion_session"
 _LABEL = b"fusion web session v1"
@@ -26,17 +27,8 @@ class LoginRequired(Exception):
     """The request has no valid session; pages redirect to the login form."""
 
 
-def server_key() -> str | None:
-    return os.environ.get(SERVER_KEY_ENV) or None
-
-
 def session_token(key: str) -> str:
     return hmac.new(key.encode(), _LABEL, hashlib.sha256).hexdigest()
-
-
-def key_matches(given: str) -> bool:
-    key = server_key()
-    return key is not None and hmac.compare_digest(given.strip().encode(), key.encode())
 
 
 def signed_in(request: Request) -> bool:

@@ -22,6 +22,9 @@ log = logging.getLogger("fusion.web")
 KEEP_FINISHED = 64
 """Finished runs kept in memory for pages still following them; older ones are read
 from the checkpointer like any other run."""
+ANSWER_RESTARTS = frozenset({"judge_started", "judge_retry", "judge_fallback"})
+"""Events after which the judge writes its answer afresh: a fallback judge, the
+verdict asked for again, or the two-call fallback."""
 ANSWER_EVERY_S = 0.05
 """A follower sends the answer at most this often, so tokens coalesce under load."""
 
@@ -46,8 +49,8 @@ class LiveRun:
 
     def on(self, kind: str, data: Any) -> None:
         if kind == "custom":
-            if data.get("event") == "judge_started":
-                self.answer = ""  # a fallback judge starts its answer afresh
+            if data.get("event") in ANSWER_RESTARTS:
+                self.answer = ""  # what was streamed before is superseded
             self.events.append(data)
         elif kind == "answer":
             self.answer += data

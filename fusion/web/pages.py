@@ -51,7 +51,14 @@ def environment() -> Environment:
     env.filters["markdown"] = markdown.render
     env.filters["usd"] = usd
     env.filters["short"] = lambda text, n=90: text if len(text) <= n else text[: n - 1] + "…"
+    env.tests["web_url"] = web_url
     return env
+
+
+def web_url(url: str) -> bool:
+    """An address the page may link to: http(s) only. A search result can carry any
+    URL (`javascript:`, `data:`); those are shown as text."""
+    return url.strip().lower().startswith(("http://", "https://"))
 
 
 def page(name: str, status: int = 200, **values: Any) -> HTMLResponse:

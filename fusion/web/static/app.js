@@ -100,6 +100,12 @@
   }
   function money(value) { return value === null || value === undefined ? "—" : "$" + Number(value).toFixed(4); }
 
+  function judgeNote(text) {
+    const item = document.createElement("li");
+    item.textContent = text;
+    $(".judge-log").append(item);
+  }
+
   function onProgress(event) {
     const name = event.event;
     if (name === "judge_started") {
@@ -108,8 +114,20 @@
       $("#answer").textContent = "";
       return;
     }
+    if (name === "judge_retry" || name === "judge_fallback") {
+      const how = name === "judge_retry" ? "asking again" : "in two calls";
+      $(".judge-status").textContent = `(${event.model}: ${how}, ${event.reason || "unusable reply"})`;
+      judgeNote(`${event.model}: ${how} (${event.reason || "unusable reply"}); the answer starts afresh`);
+      $("#answer").textContent = "";
+      return;
+    }
+    if (name === "judge_input_trimmed") {
+      judgeNote(`${event.drafts} longest draft(s) trimmed to fit ${event.model}'s window of ${Number(event.window).toLocaleString()} tokens`);
+      return;
+    }
     if (name === "judge_done") {
-      $(".judge-status").textContent = `(${event.model}: ${event.status})`;
+      const cut = event.status === "judge_truncated" ? ", the answer was cut at its token limit" : "";
+      $(".judge-status").textContent = `(${event.model}: ${event.status}${cut})`;
       $("#run-status").textContent = "Running: the judge is analysing the drafts.";
       return;
     }
@@ -134,7 +152,8 @@
       }
       setStatus(lane, "running", "drafting");
     } else if (name === "draft_done") {
-      setStatus(lane, "done", "done");
+      if (event.truncated) setStatus(lane, "truncated", "done, truncated: cut at its token limit");
+      else setStatus(lane, "done", "done");
       $(".tokens", lane).textContent = (Number(event.prompt_tokens || 0) + Number(event.completion_tokens || 0)).toLocaleString();
       $(".cost", lane).textContent = money(event.cost_usd);
       $(".seconds", lane).textContent = Number(event.seconds || 0).toFixed(1);

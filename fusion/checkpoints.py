@@ -1,4 +1,5 @@
-"""One checkpointer (SQLite or PostgreSQL) for the server's lifetime.
+"""One checkpointer (SQLite or PostgreSQL) for a server's lifetime (`fusion serve` and
+its web page).
 
 Every served run is checkpointed like `fusion ask` (so `fusion resume`, `show` and
 `runs` work on it), through the same shared saver (`fusion.runs.open_checkpointer`),

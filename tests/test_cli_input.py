@@ -1,0 +1,101 @@
+"""Prompts from stdin and files, and `--json` keeping its promise on bad input: one
+JSON object on stdout, errors included, with the usual exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.cli import fusion_here
+from tests.fixtures.llm_replies import Text
+from tests.fixtures.llm_server import ScriptedLLMServer
+from tests.fixtures.panel_scripts import echo_judge
+
+
+@pytest.fixture
+def env(llm_env: ScriptedLLMServer, tmp_path: Path) -> dict[str, str]:
+    dropped = ("OPENROUTER_API_KEY", "TAVILY_API_KEY", "FUSION_CONFIG")
+    run_env = {k: v for k, v in os.environ.items() if k not in dropped}
+    run_env["HOME"] = str(tmp_path)
+    run_env["FUSION_DB"] = str(tmp_path / "runs.sqlite")
+    return run_env
+
+
+RUN = ["--panel", "vendor/a", "--judge", "vendor/judge", "--no-web", "--json"]
+
+
+def test_a_dash_reads_the_prompt_from_stdin(
+    llm_env: ScriptedLLMServer, env: dict[str, str]
+) -> None:
+    llm_env.script("vendor/a", Text("alpha draft"))
+    llm_env.script("vendor/judge", echo_judge)
+    question = "Which [b]old question\ncame from stdin?"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fusion.cli.main", "ask", "-", *RUN],
+        input=question + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "ok"
+    (request,) = llm_env.requests_for("vendor/a")
+    assert question in request.text
+    assert "\n-\n" not in request.text
+
+
+def test_prompt_file_is_read(
+    llm_env: ScriptedLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    llm_env.script("vendor/a", Text("alpha draft"))
+    llm_env.script("vendor/judge", echo_judge)
+    path = tmp_path / "question.md"
+    path.write_text("A question from a file, é included?\n", encoding="utf-8")
+    proc = fusion_here("ask", "--prompt-file", str(path), *RUN, env=env)
+    assert proc.returncode == 0, proc.stderr
+    (request,) = llm_env.requests_for("vendor/a")
+    assert "A question from a file, é included?" in request.text
+
+
+PROMPT_ERRORS = {
+    "no prompt": (["ask", "--no-web"], "no prompt"),
+    "two prompts": (["ask", "Q?", "--prompt-file", "x.md", "--no-web"], "two prompts"),
+    "missing file": (["ask", "--prompt-file", "/nonexistent/q.md", "--no-web"], "cannot read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROMPT_ERRORS))
+def test_prompt_errors_are_one_line(case: str, env: dict[str, str]) -> None:
+    args, expected = PROMPT_ERRORS[case]
+    proc = fusion_here(*args, env=env)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert expected in line
+
+
+JSON_ERRORS = {
+    "usage": (["ask", "Q?", "--max-tool-calls", "many"], "usage_error"),
+    "unknown preset": (["ask", "Q?", "--preset", "nope", "--no-web"], "config_error"),
+    "empty prompt": (["ask", "  ", "--no-web"], "config_error"),
+    "missing key": (["ask", "Q?", "--panel", "vendor/a", "--judge", "vendor/j"], "setup_error"),
+    "unknown run": (["show", "0000ffff"], "config_error"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JSON_ERRORS))
+def test_json_errors_are_one_object_on_stdout(case: str, env: dict[str, str]) -> None:
+    args, kind = JSON_ERRORS[case]
+    proc = fusion_here(*args, "--json", env=env)
+    assert proc.returncode == 2
+    (line,) = proc.stdout.splitlines()
+    error = json.loads(line)
+    assert error["status"] == "error"
+    assert error["error"]["type"] == kind
+    assert error["error"]["message"]
+    assert len(proc.stderr.strip().splitlines()) == 1  # and the line for a human

@@ -1,0 +1,160 @@
+"""What models and pages wrote is printed as data in every terminal view: markup-like
+text (`[/note]`, `[citation needed]`, `a[i]`, a search for `[/official]`) comes out
+literally and escape sequences come out visible, through a real pty and piped; and
+`fusion show PREFIX` prints every draft and the analysis."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fixtures.cli import fusion_here
+from tests.fixtures.llm_replies import ChatRequest, Structured, Text, ToolCalls
+from tests.fixtures.llm_server import ScriptedLLMServer
+from tests.fixtures.panel_scripts import judge_reply, responses_in
+from tests.fixtures.pty_run import run_in_pty
+from tests.fixtures.web_server import ScriptedWebServer
+
+RED = "\x1b[31mred\x1b[0m"
+TITLE = "\x1b]0;owned\x07"
+SHOWN_RED = "␛[31mred␛[0m"
+SHOWN_TITLE = "␛]0;owned␇"
+LITERAL = ["[/note]", "[citation needed]", "a[i]", "[/official]"]
+DRAFTS = {
+    "vendor/researcher": "Researcher draft: I searched for [/official] and found a[i].",
+    "vendor/writer": "Writer draft: the claim [citation needed] stands [/note].",
+}
+
+
+def hostile_judge(request: ChatRequest) -> Text | Structured:
+    letters = sorted(responses_in(request))
+    answer = (
+        "The answer quotes [/note], [citation needed] and a[i], "
+        f"searched for [/official], then {RED} and {TITLE} done."
+    )
+    analysis: dict[str, Any] = {
+        "consensus": ["both agree [/note] closes nothing"],
+        "contradictions": [
+            {
+                "topic": "does a[i] index",
+                "stances": [
+                    {"response": k, "stance": f"stance {k} [citation needed]"} for k in letters
+                ],
+            }
+        ],
+        "partial_coverage": [],
+        "unique_insights": [{"response": letters[0], "insight": f"insight {RED}"}],
+        "blind_spots": [f"nobody read [/official] {TITLE}"],
+    }
+    return judge_reply(request, answer, analysis, cost=0.002)
+
+
+def researcher(request: ChatRequest) -> Text | ToolCalls:
+    if not request.tool_results:
+        return ToolCalls([("web_search", {"query": "[/official] sources"})])
+    return Text(DRAFTS["vendor/researcher"], cost=0.001)
+
+
+@pytest.fixture
+def env(llm_env: ScriptedLLMServer, web_env: ScriptedWebServer, tmp_path: Path) -> dict[str, str]:
+    llm_env.script("vendor/researcher", researcher)
+    llm_env.script("vendor/writer", Text(DRAFTS["vendor/writer"], cost=0.001))
+    llm_env.script("vendor/judge", hostile_judge)
+    web_env.on_search(
+        [{"title": f"[bold]Official[/bold] {RED}", "url": web_env.url("/a[i]"), "content": "x"}]
+    )
+    dropped = ("OPENROUTER_API_KEY", "FUSION_CONFIG")
+    run_env = {k: v for k, v in os.environ.items() if k not in dropped}
+    run_env["HOME"] = str(tmp_path)
+    run_env["FUSION_DB"] = str(tmp_path / "runs.sqlite")
+    return run_env
+
+
+ASK = [
+    "ask",
+    "Does [/note] close a[i]?",
+    "--panel",
+    "vendor/researcher",
+    "--panel",
+    "vendor/writer",
+    "--judge",
+    "vendor/judge",
+    "--max-tool-calls",
+    "1",
+]
+
+
+def assert_shown_as_data(text: str) -> None:
+    for literal in LITERAL:
+        assert literal in text, literal
+    assert SHOWN_RED in text and SHOWN_TITLE in text
+    assert TITLE not in text and "\x1b]0;" not in text and RED not in text
+
+
+def thread_of(text: str) -> str:
+    found = re.search(r"thread: ([0-9a-f-]{36})", text)
+    assert found, text
+    return found.group(1)
+
+
+def test_ask_in_a_terminal_prints_markup_like_text_literally(env: dict[str, str]) -> None:
+    code, screen = run_in_pty(ASK, env)
+    assert code == 0, screen
+    assert "Traceback" not in screen
+    assert_shown_as_data(screen)
+    assert "$0.0040" in screen  # the cost line: two drafts and the judge
+
+    code, shown = run_in_pty(["show", thread_of(screen)[:8]], env)
+    assert code == 0, shown
+    assert_shown_as_data(shown)
+
+
+def test_ask_piped_writes_the_plain_markdown_answer_and_show_prints_drafts(
+    env: dict[str, str],
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fusion.cli.main", *ASK],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # stdout is the answer as the judge wrote it: unwrapped, unstyled, escapes visible
+    assert proc.stdout == (
+        "The answer quotes [/note], [citation needed] and a[i], "
+        f"searched for [/official], then {SHOWN_RED} and {SHOWN_TITLE} done.\n"
+    )
+    assert "query=[/official] sources" in proc.stderr  # the progress lines
+    cost_line = proc.stderr.strip().splitlines()[-1]
+    assert cost_line.startswith("ok · ") and "$0.0040" in cost_line
+    thread_id = thread_of(proc.stderr)
+
+    shown = fusion_here("show", thread_id[:6], env={**env, "COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    assert_shown_as_data(shown.stdout)
+    for model, draft in DRAFTS.items():
+        assert model in shown.stdout
+        assert draft in shown.stdout  # side by side at 200 columns, each line whole
+    assert "does a[i] index" in shown.stdout  # the contradiction's topic
+    assert "stance A [citation needed]" in shown.stdout
+
+    narrow = fusion_here("show", thread_id[:6], env={**env, "COLUMNS": "70"})
+    assert narrow.returncode == 0, narrow.stderr
+    flat = " ".join(narrow.stdout.replace("│", " ").split())
+    for draft in DRAFTS.values():
+        assert draft in flat  # stacked, wrapped
+
+    report = fusion_here("show", thread_id[:6], "--markdown", env=env)
+    assert report.returncode == 0 and "## Drafts" in report.stdout
+    assert SHOWN_RED in report.stdout and RED not in report.stdout
+
+    as_json = fusion_here("show", thread_id[:6], "--json", env=env)
+    assert json.loads(as_json.stdout)["result"]["thread_id"] == thread_id
