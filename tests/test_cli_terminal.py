@@ -237,3 +237,27 @@ def test_resume_shows_panelists_that_finished_before_as_done_earlier(
     assert code == 0, screen
     assert re.search(r"vendor/kept\s+│ done earlier\s+│", screen), screen
     assert len(llm_env.requests_for("vendor/kept")) == 1  # not called again
+
+
+@pytest.mark.parametrize("event", ["judge_retry", "judge_fallback"])
+def test_the_live_view_drops_a_superseded_answer_tail(event: str) -> None:
+    """After the judge is asked again, the live view's tail shows only the new answer."""
+    import io
+
+    from rich.console import Console
+
+    from fusion.cli.live import LiveView
+
+    out = io.StringIO()
+    console = Console(file=out, width=100, color_system=None)
+    view = LiveView(console, ["vendor/a"], "vendor/judge")
+    view.on_event({"event": "judge_started", "model": "vendor/judge", "drafts": 1})
+    view.on_answer("A first try that brea")
+    console.print(view.live.renderable)
+    view.on_event({"event": event, "model": "vendor/judge", "reason": "judge_not_valid_json"})
+    view.on_answer("The second try")
+    console.print(view.live.renderable)
+
+    first, second = out.getvalue().split("answer so far")[1:]
+    assert "A first try that brea" in first
+    assert "The second try" in second and "A first try" not in second
