@@ -27,6 +27,12 @@ from fusion.core.failures import JudgeFailure, JudgeFallbackReason, ModelFailure
 
 ANSWER_TAG = "fusion:answer"
 
+ANSWER_RESTARTS = frozenset({"judge_started", "judge_retry", "judge_fallback"})
+"""Events after which answer tokens, if any come, are a fresh answer that supersedes
+those streamed before: a fallback judge, the verdict asked for again, or the two-call
+fallback. (A fallback judge given an earlier answer only adds the analysis: no new
+answer tokens come, and the earlier answer stands.)"""
+
 ToolName = Literal["web_search", "web_fetch"]
 
 

@@ -30,7 +30,7 @@ from fusion.core.settings import load_settings_async
 from fusion.graph.builder import build_graph
 from fusion.nodes.join import drafts_of
 from fusion.result import FusionResult
-from fusion.runs import resolve_thread_id, run_config, saved_context
+from fusion.runs import REJUDGE_KEY, resolve_thread_id, run_config, saved_context
 from fusion.saver import Saver
 
 __all__ = ["Rejudging", "prepare_rejudge", "rejudge", "start_rejudge"]
@@ -122,10 +122,8 @@ def _input_of(values: dict[str, Any]) -> dict[str, Any]:
     messages: list[BaseMessage] = list(values.get("messages") or [])
     while messages and not isinstance(messages[-1], HumanMessage):
         messages.pop()
-    if messages and not payload:
+    if messages:
         payload["messages"] = messages
-    elif messages:
-        payload["messages"] = list(values.get("messages") or [])[: len(messages)]
     if not payload:
         payload["prompt"] = values.get("question") or ""
     return payload
@@ -134,12 +132,20 @@ def _input_of(values: dict[str, Any]) -> dict[str, Any]:
 async def start_rejudge(saver: Checkpointer, rejudging: Rejudging) -> None:
     """Write the new run's first checkpoints: its input, then the copied drafts as
     `join`'s output, so the run's next (and only) step is the judge. Killed after
-    this, `fusion resume` of the new thread judges."""
-    from fusion.api import register_run
-
-    await register_run(saver, rejudging.payload, rejudging.context, rejudging.thread_id)
+    this, `fusion resume` of the new thread judges; killed between the two, its input
+    says it is a re-judge, and `fusion resume` refuses rather than call the panel."""
+    await register_rejudge(saver, rejudging)
     graph = build_graph(checkpointer=saver)
     await graph.aupdate_state(run_config(rejudging.thread_id), rejudging.copied, as_node=JOIN_NODE)
+
+
+async def register_rejudge(saver: Checkpointer, rejudging: Rejudging) -> None:
+    """The new run's input checkpoint, with its context and its source in metadata."""
+    from fusion.api import AS_INPUT
+
+    config = run_config(rejudging.thread_id, rejudging.context)
+    config["metadata"] = {**config.get("metadata", {}), REJUDGE_KEY: rejudging.source}
+    await build_graph(checkpointer=saver).aupdate_state(config, rejudging.payload, as_node=AS_INPUT)
 
 
 RUNNER = "fusion rejudge"

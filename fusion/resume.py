@@ -12,11 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from fusion.core.context import Context
+from fusion.core.errors import ConfigError
 from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.providers import check_credentials
 from fusion.core.settings import load_settings_async
 from fusion.graph.builder import build_graph
-from fusion.runs import is_finished, reopen_failed_run, run_config, saved_context
+from fusion.runs import (
+    is_finished,
+    reopen_failed_run,
+    run_config,
+    saved_context,
+    unstarted_rejudge,
+)
 from fusion.saver import Saver
 
 __all__ = ["Resumption", "prepare_resume"]
@@ -44,6 +51,12 @@ async def prepare_resume(saver: Saver, thread_id: str) -> Resumption:
     graph = build_graph(checkpointer=saver)
     config = run_config(thread_id)
     snapshot = await graph.aget_state(config)
+    source = await unstarted_rejudge(saver, thread_id, dict(snapshot.values or {}))
+    if source:
+        raise ConfigError(
+            f"run {thread_id} was stopped while it started to re-judge {source}, before "
+            f"any call: re-judge it again with `fusion rejudge {source}`"
+        )
     retrying = ""
     if is_finished(snapshot):  # a run killed before its first step has no next, no status
         retrying = await reopen_failed_run(graph, config, snapshot.values)

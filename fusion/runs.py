@@ -24,6 +24,8 @@ from fusion.core.failures import is_panel_failure
 from fusion.saver import Saver, is_postgres, open_checkpointer, saver_target
 
 CONTEXT_KEY = "fusion_context"
+REJUDGE_KEY = "fusion_rejudge_of"
+"""Metadata of a re-judge's input checkpoint: the run whose drafts it judges."""
 
 __all__ = [
     "db_path",
@@ -71,6 +73,18 @@ async def saved_context(saver: Saver, thread_id: str) -> Context:
             "(or the --db / FUSION_DB it ran with)"
         )
     return context_from(found)
+
+
+async def unstarted_rejudge(saver: Saver, thread_id: str, values: dict[str, Any]) -> str:
+    """The source of a re-judge killed before its drafts were copied (its input says
+    it is one, its state has no `rejudge_of`), else "": resuming it would call the panel."""
+    if values.get("rejudge_of"):
+        return ""
+    async for checkpoint in saver.alist(run_config(thread_id), filter={"source": "input"}):
+        source = (checkpoint.metadata or {}).get(REJUDGE_KEY)
+        if isinstance(source, str):
+            return source
+    return ""
 
 
 async def thread_ids(saver: Saver, limit: int | None) -> list[str]:

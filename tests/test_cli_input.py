@@ -99,3 +99,36 @@ def test_json_errors_are_one_object_on_stdout(case: str, env: dict[str, str]) ->
     assert error["error"]["type"] == kind
     assert error["error"]["message"]
     assert len(proc.stderr.strip().splitlines()) == 1  # and the line for a human
+
+
+HEAVY = ("langchain", "langchain_core", "langchain_openai", "langgraph", "openai", "rich")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask", "Q?", "--preset", "nope"],
+        ["ask", "  "],
+        ["ask", "Q?", "--panel", "vendor/a", "--judge", "vendor/j", "--no-web"],  # no key
+        ["ask", "Q?", "--max-tool-calls", "many"],
+    ],
+    ids=["unknown preset", "empty prompt", "missing key", "bad flag"],
+)
+def test_bad_input_is_refused_before_the_heavy_imports(args: list[str], tmp_path: Path) -> None:
+    """What the refusal loaded, read from a fresh interpreter's `sys.modules`: no
+    LangChain, LangGraph, OpenAI SDK or Rich (their import is what takes seconds)."""
+    code = (
+        "import sys\n"
+        "from fusion.cli.main import main\n"
+        f"status = main({args!r})\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "print(status, ' '.join(loaded), file=sys.stderr)\n"
+    )
+    dropped = ("OPENROUTER_API_KEY", "FUSION_BASE_URL", "FUSION_API_KEY", "FUSION_CONFIG")
+    env = {k: v for k, v in os.environ.items() if k not in dropped} | {"HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    status, *loaded = proc.stderr.strip().splitlines()[-1].split()
+    assert status == "2", proc.stderr
+    assert not set(loaded) & set(HEAVY), set(loaded) & set(HEAVY)

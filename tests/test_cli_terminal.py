@@ -158,3 +158,106 @@ def test_ask_piped_writes_the_plain_markdown_answer_and_show_prints_drafts(
 
     as_json = fusion_here("show", thread_id[:6], "--json", env=env)
     assert json.loads(as_json.stdout)["result"]["thread_id"] == thread_id
+
+
+HOSTILE = f"[/note] [citation needed] a[i] [/official] {RED} {TITLE}"
+
+
+def test_every_other_view_prints_outside_text_as_data(tmp_path: Path) -> None:
+    """`presets`, `estimate`, `runs`, `show` of an interrupted run and error lines."""
+    import asyncio
+
+    from fusion.api import make_context, register_run, run_input
+    from fusion.runs import open_checkpointer
+
+    config = tmp_path / "config.toml"
+    description = json.dumps(HOSTILE)  # a TOML basic string: \u escapes for the controls
+    config.write_text(
+        f'[presets.odd]\ndescription = {description}\npanel = ["v/[/note]"]\njudge = "v/a[i]"\n'
+    )
+    db = tmp_path / "runs.sqlite"
+
+    async def register() -> None:
+        context = make_context(panel=["v/[/note]"], judge="v/a[i]", web=False)
+        async with open_checkpointer(db) as saver:
+            await register_run(saver, run_input(HOSTILE, None), context, "0ddba11-run")
+
+    asyncio.run(register())
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "FUSION_CONFIG": str(config),
+        "FUSION_DB": str(db),
+        "COLUMNS": "200",
+    }
+
+    presets = fusion_here("presets", env=env)
+    assert presets.returncode == 0, presets.stderr
+    assert_shown_as_data(presets.stdout)
+
+    estimate = fusion_here("estimate", HOSTILE, "--preset", "odd", "--no-web", env=env)
+    assert estimate.returncode == 0, estimate.stderr
+    assert "v/[/note]" in estimate.stdout and "v/a[i]" in estimate.stdout
+
+    runs = fusion_here("runs", env=env)
+    assert runs.returncode == 0, runs.stderr
+    assert "0ddba11-run" in runs.stdout
+    assert_shown_as_data(runs.stdout)
+
+    shown = fusion_here("show", "0ddba", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert_shown_as_data(shown.stdout)
+    assert "no answer yet" in shown.stdout and "None" not in shown.stdout
+
+    refused = fusion_here("ask", "Q?", "--preset", f"[/x]{RED}", "--no-web", env=env)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.splitlines()
+    assert "[/x]" in line and RED not in line
+
+
+def test_resume_shows_panelists_that_finished_before_as_done_earlier(
+    llm_env: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    from tests.fixtures.llm_replies import Error
+    from tests.fixtures.panel_scripts import echo_judge
+
+    llm_env.script("vendor/kept", Text("the kept draft", cost=0.001))
+    llm_env.script("vendor/flaky", Error(400, "scripted refusal"))
+    llm_env.script("vendor/judge", echo_judge)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENROUTER_API_KEY",)}
+    env |= {"HOME": str(tmp_path), "FUSION_DB": str(tmp_path / "runs.sqlite")}
+    args = ["--panel", "vendor/kept", "--panel", "vendor/flaky", "--judge", "vendor/judge"]
+    failed = fusion_here("ask", "Q?", *args, "--quorum", "2", "--no-web", "--json", env=env)
+    assert failed.returncode == 1, failed.stderr
+    thread_id = json.loads(failed.stdout)["thread_id"]
+
+    llm_env.script("vendor/flaky", Text("the retried draft", cost=0.001))
+    code, screen = run_in_pty(["resume", thread_id[:8]], env)
+
+    assert code == 0, screen
+    assert re.search(r"vendor/kept\s+│ done earlier\s+│", screen), screen
+    assert len(llm_env.requests_for("vendor/kept")) == 1  # not called again
+
+
+@pytest.mark.parametrize("event", ["judge_retry", "judge_fallback"])
+def test_the_live_view_drops_a_superseded_answer_tail(event: str) -> None:
+    """After the judge is asked again, the live view's tail shows only the new answer."""
+    import io
+
+    from rich.console import Console
+
+    from fusion.cli.live import LiveView
+
+    out = io.StringIO()
+    console = Console(file=out, width=100, color_system=None)
+    view = LiveView(console, ["vendor/a"], "vendor/judge")
+    view.on_event({"event": "judge_started", "model": "vendor/judge", "drafts": 1})
+    view.on_answer("A first try that brea")
+    console.print(view.live.renderable)
+    view.on_event({"event": event, "model": "vendor/judge", "reason": "judge_not_valid_json"})
+    view.on_answer("The second try")
+    console.print(view.live.renderable)
+
+    first, second = out.getvalue().split("answer so far")[1:]
+    assert "A first try that brea" in first
+    assert "The second try" in second and "A first try" not in second

@@ -6,12 +6,14 @@ every token of it is in `usage`."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from fusion import fuse
+from fusion.serve.sent import RESTARTED
 from tests.fixtures.llm_replies import ChatRequest, Error, Structured, Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import (
@@ -189,3 +191,65 @@ async def test_judge_input_over_its_window_is_trimmed_and_the_run_is_ok(
     assert "A short draft." in shown.values()  # the short one is whole
     # what the judge was sent fits its window with room for its answer
     assert request.usage is not None and request.usage["prompt_tokens"] <= 4096 - 2048
+
+
+FIRST_TRY = "A first try that brea"
+
+
+def broken_then_whole(broken: str) -> Any:
+    """A judge whose first verdict breaks, then answers whole: `retry` (a forced tool
+    call's arguments with junk after the answer: not JSON, so the verdict is asked for
+    again), `fallback` (json_schema content cut at the limit mid-answer: two calls
+    follow), `before_answer` (arguments that break before the answer starts)."""
+    first: list[ChatRequest] = []
+
+    def handler(request: ChatRequest) -> Text | Structured | ToolCalls:
+        analysis = json.dumps(analysis_for(responses_in(request)))
+        if first or not is_verdict_request(request):
+            return echo_judge(request)
+        first.append(request)
+        if broken == "fallback":
+            text = analysis[:-1] + f', "answer": "{FIRST_TRY}'
+            return Text(text, completion_tokens=1500, finish_reason="length")
+        name = request.body["tool_choice"]["function"]["name"]
+        answer = f', "answer": "{FIRST_TRY}"}}}}}}' if broken == "retry" else ', "ans}}'
+        return ToolCalls([(name, {})], arguments_text=analysis[:-1] + answer)
+
+    return handler
+
+
+@pytest.mark.parametrize("broken", ["retry", "fallback", "before_answer"])
+async def test_a_judge_asked_again_streams_a_coherent_answer(
+    broken: str, fusion_server: FusionServer, llm_env: ScriptedLLMServer
+) -> None:
+    """A stream cannot take back the partial answer of a superseded attempt: a note
+    says the answer below replaces it, and the new answer follows whole. With nothing
+    sent yet, the new answer alone. A whole response holds only the final answer."""
+    llm_env.script("vendor/a", lambda r: Text("draft a"))
+    llm_env.script("vendor/judge", broken_then_whole(broken))
+    method = "json_schema" if broken == "fallback" else "function_calling"
+    fusion = {"panel": ["vendor/a"], "judge": "vendor/judge", "web": False}
+    options = {"fusion": fusion | {"judge_method": method}}
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Q?"}]
+    final = answer_for({"A": "draft a"})
+    async with openai.AsyncOpenAI(
+        base_url=fusion_server.base_url, api_key=SERVER_KEY, max_retries=0
+    ) as api:
+        stream = await api.chat.completions.create(
+            model="fusion", messages=messages, extra_body=options, stream=True
+        )
+        chunks = [c async for c in stream]
+        llm_env.script("vendor/judge", broken_then_whole(broken))
+        whole = await api.chat.completions.create(
+            model="fusion", messages=messages, extra_body=options
+        )
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert len(llm_env.requests_for("vendor/judge")) >= 2  # it was asked again
+    if broken == "before_answer":
+        assert text == final
+    else:
+        assert text == FIRST_TRY + RESTARTED + final
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert (chunks[-1].model_extra or {})["fusion"]["status"] == "ok"
+    assert whole.choices[0].message.content == final

@@ -8,8 +8,9 @@ instead of silently in production.
   `ToolCallWithContext` (nodes/panelist.py), a shape `langgraph.prebuilt` uses for
   its own agents but does not export.
 - langchain-openai: `CostAwareChatOpenAI` overrides the private
-  `_convert_chunk_to_generation_chunk` to keep a streamed reply's reported cost
-  (core/providers.py).
+  `_convert_chunk_to_generation_chunk` to keep a streamed reply's reported cost,
+  and sends whole replies through the SDK's `post()` with the private
+  `_get_request_payload` and `_create_chat_result` (core/providers.py).
 """
 
 from __future__ import annotations
@@ -19,17 +20,20 @@ from typing import Any
 
 import httpx
 import pytest
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableBinding
 from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolCallWithContext
 from langgraph.types import Send
 
-from fusion.core.providers import chat_model
+from fusion.core.providers import CostAwareChatOpenAI, chat_model
 from fusion.core.settings import load_settings
+from fusion.tools import web_search
 from fusion.tools.netguard import AddressRefused, GuardedTransport
-from tests.fixtures.llm_replies import Text
+from tests.fixtures.llm_replies import Text, ToolCalls
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.web_server import ScriptedWebServer
 
@@ -120,3 +124,38 @@ async def test_a_streamed_reply_keeps_the_providers_reported_cost(
         "for the stream's usage chunk: streamed calls lose the provider's cost. Fix "
         "CostAwareChatOpenAI (core/providers.py) before raising the langchain-openai bound"
     )
+
+
+async def test_a_whole_reply_through_post_is_the_reply_create_gives(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    reply = ToolCalls([("web_search", {"query": "q"})], cost=0.02)
+    llm_env.script("vendor/whole", reply, reply)
+    llm = chat_model("vendor/whole", load_settings(), temperature=0.2, max_completion_tokens=50)
+    assert isinstance(llm, CostAwareChatOpenAI)
+    bound = llm.bind_tools([web_search])
+    assert isinstance(bound, RunnableBinding)
+    asked = [HumanMessage("hello")]
+
+    by_post = await llm._agenerate(asked, **bound.kwargs)
+    by_create = await ChatOpenAI._agenerate(llm, asked, **bound.kwargs)
+    posted, created = by_post.generations[0].message, by_create.generations[0].message
+
+    via_post, via_create = llm_env.requests_for("vendor/whole")
+    broken = (
+        "langchain-openai's _get_request_payload or _create_chat_result changed: "
+        "CostAwareChatOpenAI._agenerate (core/providers.py) no longer sends or reads "
+        "what chat.completions.create() does. Fix it before raising the bound"
+    )
+    assert via_post.body == via_create.body, broken
+    assert isinstance(posted, AIMessage) and isinstance(created, AIMessage)
+
+    def seen(message: AIMessage) -> tuple[Any, ...]:  # tool call IDs are the server's count
+        calls = [(c["name"], c["args"], c["type"]) for c in message.tool_calls]
+        return message.text, calls, message.usage_metadata
+
+    assert seen(posted) == seen(created), broken
+    assert [call["args"] for call in posted.tool_calls] == [{"query": "q"}]
+    assert by_post.llm_output and by_create.llm_output
+    cost = by_post.llm_output["token_usage"]["cost"]
+    assert cost == by_create.llm_output["token_usage"]["cost"] == 0.02, broken

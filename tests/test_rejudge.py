@@ -8,6 +8,7 @@ writes) are the same before and after; a run whose judge failed can be re-judged
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -150,3 +151,43 @@ def test_cli_rejudge_json_has_the_shape_of_ask_and_show_names_the_source(
     assert refused.returncode == 2
     (line,) = refused.stderr.strip().splitlines()
     assert "no run 'no-such-run'" in line
+
+
+def test_a_rejudge_stopped_while_starting_is_refused_and_one_stopped_after_judges(
+    llm_env: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    """Killed between its input and its copied drafts, a re-judge's resume would call
+    the panel: it is refused instead. Killed after both, resume calls the judge only."""
+    script_panel(llm_env)
+    llm_env.script("vendor/judge", echo_judge)
+    source, half, whole = asyncio.run(stopped_rejudges())
+    llm_env.reset()
+    env = {**os.environ, "HOME": str(tmp_path)}
+
+    refused = fusion_here("resume", half, "--json", env=env)
+    assert refused.returncode == 2
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"fusion rejudge {source}" in line
+    assert llm_env.requests == []
+
+    llm_env.script("vendor/judge", echo_judge)
+    resumed = fusion_here("resume", whole, "--json", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    assert result["status"] == "ok" and result["rejudge_of"] == source
+    assert {r.model for r in llm_env.requests} == {"vendor/judge"}
+
+
+async def stopped_rejudges() -> tuple[str, str, str]:
+    """A run, and two re-judges of it: one stopped after its input checkpoint, one
+    after its copied drafts (as a kill at those moments leaves them)."""
+    from fusion.rejudging import prepare_rejudge, register_rejudge, start_rejudge
+
+    source = await fuse("Q?", panel=PANEL, judge="vendor/judge", web=False)
+    assert source.thread_id
+    async with open_checkpointer(db_path()) as saver:
+        half = await prepare_rejudge(saver, source.thread_id)
+        await register_rejudge(saver, half)
+        whole = await prepare_rejudge(saver, source.thread_id)
+        await start_rejudge(saver, whole)
+    return source.thread_id, half.thread_id, whole.thread_id

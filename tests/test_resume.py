@@ -68,6 +68,12 @@ def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
     shown = json.loads(show.stdout)
     assert shown["pending"] == ["panelist"]
     assert sorted(r["model"] for r in shown["result"]["responses"]) == PANEL[:2]
+    assert shown["result"]["usage"]["cost_usd"] == pytest.approx(0.002)  # the paid drafts
+    read = run_fusion("show", thread_id[:8], env={**env, "COLUMNS": "200"})
+    assert read.returncode == 0, read.stderr
+    assert "draft from the first fast panelist" in read.stdout
+    assert "no answer yet" in read.stdout and "None" not in read.stdout
+    assert "interrupted · " in read.stdout and "$0.0020" in read.stdout
 
     llm_env.reset()
     llm_env.script("vendor/slow-c", Text("draft from the slow panelist", cost=0.001))

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fusion.cli.inputs import context_from_args, read_prompt
+from fusion.cli.terminal import clean, data
 from fusion.core.errors import ConfigError
 from fusion.core.estimate import CostEstimate, check_budget, check_context_window, estimate_run
 from fusion.core.plan import resolve_plan
@@ -57,7 +58,7 @@ def render_estimate(console: Console, result: CostEstimate) -> None:
     table.add_column("high", justify="right")
     for line in result.lines:
         table.add_row(
-            line.model,
+            data(line.model),
             line.role,
             f"{line.calls_low}-{line.calls_high}",
             f"{line.prompt_tokens_low:,}-{line.prompt_tokens_high:,}",
@@ -73,12 +74,12 @@ def render_estimate(console: Console, result: CostEstimate) -> None:
     )
     if result.unpriced_models:
         console.print(
-            "not included (no price): " + ", ".join(result.unpriced_models),
+            clean("not included (no price): " + ", ".join(result.unpriced_models)),
             highlight=False,
             markup=False,
         )
     for assumption in result.assumptions:
-        console.print(f"  assumes {assumption}", style="dim", highlight=False, markup=False)
+        console.print(clean(f"  assumes {assumption}"), style="dim", highlight=False, markup=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,11 @@ with results.jsonl, report.md and report.png in --out DIR. Rerun to resume."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from fusion.cli.terminal import clean, data, one_line
 
 if TYPE_CHECKING:  # imported when the command runs, so `fusion --help` stays fast
     from rich.console import Console
@@ -51,6 +52,8 @@ def add_eval_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 def eval_command(args: argparse.Namespace) -> int:
     """Run (or resume) the eval, then write and summarise the reports."""
+    import asyncio  # here, not at the top: the parser loads this module
+
     from rich.console import Console
 
     from fusion.eval.configs import parse_configs
@@ -87,7 +90,7 @@ def eval_command(args: argparse.Namespace) -> int:
     write_report(out / "report.md", plan, summary, rows, picture)
     print_summary(Console(width=None if sys.stdout.isatty() else 120), summary)
     written = ", ".join(str(out / n) for n in (RESULTS, "report.md", picture or "") if n)
-    err.print(f"wrote {written}", highlight=False, markup=False, soft_wrap=True)
+    err.print(clean(f"wrote {written}"), highlight=False, markup=False, soft_wrap=True)
     return 0
 
 
@@ -97,7 +100,7 @@ def write_picture(out: Path, summary: Summary, title: str, err: Console) -> str 
     try:
         write_plot(out / "report.png", summary, f"{title}: score against cost per task")
     except PlotUnavailable as exc:
-        err.print(f"fusion: {exc}", highlight=False, markup=False)
+        err.print(one_line(f"fusion: {exc}"), highlight=False, markup=False)
         return None
     return "report.png"
 
@@ -122,7 +125,7 @@ def print_summary(console: Console, summary: Summary) -> None:
         )
     for s in summary.configs:
         table.add_row(
-            s.name,
+            data(s.name),
             f"{s.score:.3f}",
             f"{s.ci[0]:.2f}-{s.ci[1]:.2f}",
             signed(s.lift),
@@ -134,8 +137,8 @@ def print_summary(console: Console, summary: Summary) -> None:
     console.print(table)
     for j in summary.judges:
         console.print(
-            f"{j.name} vs {j.base} (same drafts, {j.tasks} tasks): "
-            f"{signed(j.difference)} ({signed(j.ci[0])} to {signed(j.ci[1])}); "
+            clean(f"{j.name} vs {j.base} (same drafts, {j.tasks} tasks): ")
+            + f"{signed(j.difference)} ({signed(j.ci[0])} to {signed(j.ci[1])}); "
             f"judging {money(j.judge_cost_per_task)}/task vs {money(j.base_judge_cost_per_task)}",
             highlight=False,
             markup=False,

@@ -67,12 +67,11 @@ class LiveView:
         if kind == "judge_started":
             self.judge = Row(model, "analysing the drafts", started=time.monotonic())
             self.answer = ""
-        elif kind == "judge_retry":
-            self.judge.state = "asking again"
+        elif kind in ("judge_retry", "judge_fallback"):
+            retry = kind == "judge_retry"
+            self.judge.state = "asking again" if retry else "in two calls"
             self.judge.detail = str(event.get("reason") or "")
-        elif kind == "judge_fallback":
-            self.judge.state = "in two calls"
-            self.judge.detail = str(event.get("reason") or "")
+            self.answer = ""  # what it streamed so far is superseded
         elif kind == "judge_done":
             status = event.get("status")
             self.judge.state = "done" if status == "ok" else "failed"

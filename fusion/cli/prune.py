@@ -7,10 +7,8 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from fusion.cli.flags import add_db_option
+from fusion.cli.terminal import data, one_line
 from fusion.prune import STATES, parse_age
 
 
@@ -41,6 +39,10 @@ def add_prune_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 async def prune(args: argparse.Namespace) -> int:
+    # imported here: the parser loads this module, and refusals come before Rich
+    from rich.console import Console
+    from rich.table import Table
+
     from fusion.prune import prune_runs
     from fusion.runs import db_path, open_checkpointer
     from fusion.saver import describe
@@ -65,7 +67,12 @@ async def prune(args: argparse.Namespace) -> int:
         for column in ("thread", "status", "last written", "question"):
             table.add_column(column)
         for run in pruned.removed:
-            table.add_row(run.thread_id, run.status, run.created_at or "", run.question[:60])
+            table.add_row(
+                data(run.thread_id),
+                run.status,
+                run.created_at or "",
+                data(one_line(run.question)[:60]),
+            )
         console.print(table)
     line = f"{verb} {len(pruned.removed)} run(s); kept {pruned.kept}"
     if pruned.running:

@@ -5,6 +5,8 @@ as SSE comment lines (`: draft_done vendor/a ...`, ignored by OpenAI clients), t
 judge's answer as content deltas, a last chunk with `finish_reason` and the `fusion`
 metadata, a usage chunk when `stream_options.include_usage` is set, then `[DONE]`.
 A run that fails after the response started ends with an OpenAI-shaped error event.
+If the judge is asked again after part of its answer went out, a Markdown note says
+the answer below replaces it (`fusion.serve.sent`): a stream cannot take content back.
 If the client disconnects, sse-starlette cancels this generator, and with it the run.
 """
 
@@ -28,6 +30,7 @@ from fusion.serve.errors import ApiError, internal_error
 from fusion.serve.options import RunRequest
 from fusion.serve.outcome import failure, finish_reason, metadata, usage
 from fusion.serve.public import public
+from fusion.serve.sent import SentAnswer
 from fusion.serve.wording import for_api
 
 log = logging.getLogger("fusion.serve")
@@ -63,7 +66,7 @@ async def chunks(
         )
 
     yield chunk({"role": "assistant", "content": ""})
-    written: list[str] = []
+    sent = SentAnswer()
     final: dict[str, Any] = {}
     try:
         events = stream_run(
@@ -71,9 +74,10 @@ async def chunks(
         )
         async for kind, data in detached(events):
             if kind == "answer":
-                written.append(data)
-                yield chunk({"content": data})
+                for piece in sent.token(data):
+                    yield chunk({"content": piece})
             elif kind == "custom":
+                sent.on_event(data.get("event"))
                 yield ServerSentEvent(comment=progress_line(data), sep="\n")
             elif kind == "values":
                 final = data
@@ -88,22 +92,12 @@ async def chunks(
     if result.status == "failed" or not result.answer:
         yield _error(failure(result))
         return
-    rest = unwritten(result.answer, "".join(written))
-    if rest:
-        yield chunk({"content": rest})
+    for piece in sent.rest(result.answer):
+        yield chunk({"content": piece})
     yield chunk({}, finish_reason(result), fusion=metadata(result).model_dump(mode="json"))
     if run.include_usage:
         yield chunk(usage=usage(result).model_dump())
     yield ServerSentEvent(data="[DONE]", sep="\n")
-
-
-def unwritten(answer: str, written: str) -> str:
-    """What the final answer holds beyond the streamed tokens: all of it when the judge
-    did not stream, else the note naming missing panelists that the judge node adds."""
-    streamed = written.strip()
-    if not streamed:
-        return answer
-    return answer[len(streamed) :] if answer.startswith(streamed) else ""
 
 
 def progress_line(event: dict[str, Any]) -> str:

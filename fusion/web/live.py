@@ -16,15 +16,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from fusion.core.events import ANSWER_RESTARTS
 from fusion.result import FusionResult
 
 log = logging.getLogger("fusion.web")
 KEEP_FINISHED = 64
 """Finished runs kept in memory for pages still following them; older ones are read
 from the checkpointer like any other run."""
-ANSWER_RESTARTS = frozenset({"judge_started", "judge_retry", "judge_fallback"})
-"""Events after which the judge writes its answer afresh: a fallback judge, the
-verdict asked for again, or the two-call fallback."""
 ANSWER_EVERY_S = 0.05
 """A follower sends the answer at most this often, so tokens coalesce under load."""
 
