@@ -10,7 +10,17 @@ import time
 
 from bench.harness import Section, add_options, options_from, print_section
 
-BENCHES = ["overhead", "checkpoints", "straggler", "concurrency", "ttft", "startup", "cpu", "web"]
+BENCHES = [
+    "overhead",
+    "checkpoints",
+    "straggler",
+    "concurrency",
+    "ttft",
+    "startup",
+    "cpu",
+    "web",
+    "postgres",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,8 @@ JudgeMethod = Literal["function_calling", "json_schema", "json_mode"]
 JudgeOrder = Literal["analysis_first", "answer_first"]
 SearchDepth = Literal["basic", "advanced"]
 SearchTopic = Literal["general", "news", "finance"]
+SearchProvider = Literal["tavily", "searxng"]
+ResearchMode = Literal["agentic", "prefetch", "off"]
 
 
 @dataclass(kw_only=True)
@@ -132,6 +134,23 @@ class Context:
             "description": "`analysis_first`: the judge analyses the drafts, then writes the "
             "answer from its analysis, in one streamed call. `answer_first`: the answer, "
             "then the analysis in a second call (to compare the two orders).",
+        },
+    )
+    research: ResearchMode = field(
+        default="agentic",
+        metadata={
+            "description": "How panelists get web evidence (with `web` on): `agentic`, "
+            "each calls web_search and web_fetch itself; `prefetch`, Fusion searches the "
+            "question once, reads the top pages and gives the same sources to every "
+            "panelist (for models that cannot call tools; one search paid); `off`, none."
+        },
+    )
+    search_provider: SearchProvider | None = field(
+        default=None,
+        metadata={
+            "description": "Web search backend: `tavily` (TAVILY_API_KEY) or `searxng` (a "
+            "self-hosted SearXNG instance's JSON API at SEARXNG_URL; no key). Empty: the "
+            "config file's `search_provider`, else tavily."
         },
     )
     search_max_results: int = field(

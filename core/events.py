@@ -22,6 +22,7 @@ from typing import Literal, NotRequired, get_args, get_type_hints
 from langgraph.config import get_stream_writer
 from typing_extensions import TypedDict
 
+from fusion.core.context import JudgeMethod
 from fusion.core.failures import JudgeFailure, JudgeFallbackReason, ModelFailure
 
 ANSWER_TAG = "fusion:answer"
@@ -85,12 +86,26 @@ class PanelistFailed(TypedDict):
     message: str
 
 
+class ResearchDone(TypedDict):
+    """`research = prefetch`: the one search for the question, and the pages read for
+    every panelist (`error` says why the search failed; the panel goes on without)."""
+
+    event: Literal["research_done"]
+    query: str
+    results: int
+    pages: list[str]
+    """The URLs read."""
+    error: str | None
+
+
 class JudgeStarted(TypedDict):
     """A judge (or the fallback judge) starts on the drafts."""
 
     event: Literal["judge_started"]
     model: str
     drafts: int
+    method: JudgeMethod
+    """How it is asked for structured output (`judge_method`)."""
 
 
 class JudgeDone(TypedDict):
@@ -121,6 +136,8 @@ class JudgeFallback(TypedDict):
     model: str
     reason: JudgeFallbackReason
     mode: Literal["two_calls"]
+    method: JudgeMethod
+    """The method it goes on with (`json_schema` after a tool choice was ignored)."""
 
 
 class JudgeRetry(TypedDict):
@@ -138,6 +155,7 @@ ProgressEvent = (
     | ToolResult
     | DraftDone
     | PanelistFailed
+    | ResearchDone
     | JudgeStarted
     | JudgeDone
     | JudgeInputTrimmed

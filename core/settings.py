@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fusion.core.context import JudgeMethod
+from fusion.core.context import JudgeMethod, SearchProvider
 from fusion.core.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("~/.config/fusion/config.toml")
@@ -38,6 +38,11 @@ class ProviderSpec(_Strict):
     )
     openrouter_usage: bool = Field(
         default=False, description="Ask for OpenRouter's usage accounting (usage.cost)."
+    )
+    judge_method: JudgeMethod | None = Field(
+        default=None,
+        description="How judges served here are asked for structured output; unset: what "
+        "the server supports (see fusion.core.capabilities), else function_calling.",
     )
 
 
@@ -80,6 +85,10 @@ class Settings(_Strict):
 
     default_preset: str = "quality"
     fetch_allow_private: bool = False
+    search_provider: SearchProvider = Field(
+        default="tavily",
+        description="The web search backend of runs that name none: tavily or searxng.",
+    )
     presets: dict[str, Preset] = Field(default_factory=dict)
     providers: dict[str, ProviderSpec] = Field(default_factory=dict)
     models: dict[str, ModelSpec] = Field(default_factory=dict)

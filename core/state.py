@@ -15,6 +15,7 @@ from langgraph.graph.message import add_messages
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from fusion.core.context import JudgeMethod
 from fusion.core.failures import ModelFailure, RunFailure
 
 RunStatus = Literal["ok", "degraded", "failed"]
@@ -144,6 +145,14 @@ class OutputState(TypedDict, total=False):
             "then answer in one streamed call), two_calls (the fallback) or answer_first."
         ),
     ]
+    judge_method: Annotated[
+        JudgeMethod | None,
+        Field(
+            description="How the judge whose answer is used was asked for structured "
+            "output: function_calling, json_schema (also after a provider ignored a forced "
+            "tool call) or json_mode."
+        ),
+    ]
     rejudge_of: Annotated[
         str | None,
         Field(description="The thread whose drafts this run re-judged (`fusion rejudge`)."),
@@ -161,6 +170,10 @@ class FusionState(InputState, OutputState, total=False):
     question: Annotated[str, Field(description="The question, read from the input.")]
     panel: Annotated[list[str], Field(description="The resolved panel (model IDs).")]
     judge_model: Annotated[str, Field(description="The resolved judge.")]
+    research: Annotated[
+        Research | None,
+        Field(description="The sources `research = prefetch` gave every panelist."),
+    ]
     judge_labels: Annotated[
         dict[str, str], Field(description="Response letter the judge saw -> model ID.")
     ]
@@ -181,11 +194,30 @@ class FusionState(InputState, OutputState, total=False):
     deadline_s: Annotated[float | None, Field(description="The panel's deadline, if any.")]
 
 
+class ResearchPage(TypedDict):
+    """A page Fusion read for the whole panel (`research` `prefetch`)."""
+
+    url: str
+    title: str
+    text: Annotated[str, Field(description="The page's text as the panelists read it.")]
+
+
+class Research(TypedDict):
+    """What `research = "prefetch"` gathered once for every panelist: one search for
+    the question and the top pages it found, read in full."""
+
+    query: str
+    results: Annotated[list[dict[str, str]], Field(description="The search's results.")]
+    pages: list[ResearchPage]
+    error: Annotated[str | None, Field(description="Why the search failed, if it did.")]
+
+
 class PanelistInput(TypedDict):
     """What fan_out sends to one panelist branch."""
 
     model: str
     conversation: list[AnyMessage]
+    research: NotRequired[Research]
 
 
 class PanelistState(TypedDict):
@@ -193,6 +225,7 @@ class PanelistState(TypedDict):
 
     model: str
     conversation: list[AnyMessage]
+    research: NotRequired[Research]
     messages: Annotated[list[AnyMessage], add_messages]
     calls: Annotated[list[CallUsage], operator.add]
     started_at: NotRequired[float]

@@ -85,6 +85,11 @@ class FusionResult(BaseModel):
         description="How the judge worked: single_call (analysis then answer in one "
         "streamed call), two_calls (the fallback: analysis, then answer) or answer_first.",
     )
+    judge_method: Literal["function_calling", "json_schema", "json_mode"] | None = Field(
+        default=None,
+        description="How the judge was asked for structured output (`judge_method`): the "
+        "run's choice, the config file's, else what the provider's server supports.",
+    )
     rejudge_of: str | None = Field(
         default=None, description="The run whose drafts this run re-judged, if any."
     )
@@ -105,6 +110,7 @@ class FusionResult(BaseModel):
             usage=state.get("usage") or _drafts_usage(state),
             thread_id=thread_id,
             judge_mode=state.get("judge_mode"),
+            judge_method=state.get("judge_method"),
             rejudge_of=state.get("rejudge_of"),
         )
 

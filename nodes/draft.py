@@ -12,7 +12,14 @@ from langgraph.errors import NodeError
 
 from fusion.core.events import DraftDone, PanelistFailed, emit
 from fusion.core.failures import classify
-from fusion.core.state import FailedModel, PanelistInput, PanelistState, Response, Source
+from fusion.core.state import (
+    FailedModel,
+    PanelistInput,
+    PanelistState,
+    Research,
+    Response,
+    Source,
+)
 from fusion.core.usage import finish_reason, total_usage
 from fusion.nodes.panelist import branch_seconds, tool_calls_made
 
@@ -36,6 +43,20 @@ def sources_from(messages: Sequence[BaseMessage]) -> list[Source]:
     return list(found.values())
 
 
+def research_sources(research: Research | None) -> list[Source]:
+    """The pages `prefetch` read for the panel (read: `fetch`), then its other results."""
+    if research is None:
+        return []
+    read = [Source(url=p["url"], title=p["title"], via="fetch") for p in research["pages"]]
+    seen = {source["url"] for source in read}
+    found = [
+        Source(url=r["url"], title=r["title"], via="search")
+        for r in research["results"]
+        if r["url"] not in seen
+    ]
+    return read + found
+
+
 async def write_draft(state: PanelistState) -> dict[str, Any]:
     """Package the panelist's final answer as its draft (or as a failure if empty)."""
     model_id = state["model"]
@@ -56,7 +77,7 @@ async def write_draft(state: PanelistState) -> dict[str, Any]:
         model=model_id,
         status="ok",
         text=text,
-        sources=sources_from(state["messages"]),
+        sources=research_sources(state.get("research")) + sources_from(state["messages"]),
         usage=usage,
         cost_usd=usage["cost_usd"],
         seconds=seconds,

@@ -11,14 +11,23 @@ from langgraph.types import Overwrite, Send
 
 from fusion.core.context import Context, context_of
 from fusion.core.errors import ConfigError
-from fusion.core.estimate import check_budget, check_context_window
+from fusion.core.estimate import (
+    CHARS_PER_TOKEN,
+    PANELIST_OVERHEAD_TOKENS,
+    check_budget,
+    check_context_window,
+    completion_cap,
+    estimate_tokens,
+)
+from fusion.core.events import ResearchDone, emit
 from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.providers import check_credentials
-from fusion.core.settings import load_settings, load_settings_async
-from fusion.core.state import FusionState, InputState, PanelistInput
-from fusion.core.windows import learn_windows
+from fusion.core.settings import Settings, load_settings, load_settings_async
+from fusion.core.state import FusionState, InputState, PanelistInput, Research
+from fusion.core.windows import learn_windows, window
 from fusion.nodes.question import conversation_from
 from fusion.tools import check_search_ready
+from fusion.tools.prefetch import PAGES, prefetch
 
 PANELIST_NODE = "panelist"
 
@@ -34,19 +43,31 @@ def check_run(context: Context, state: InputState) -> tuple[RunPlan, list[BaseMe
     check_context_window(plan, settings, text)
     check_budget(context, plan, settings, text)
     check_credentials([*plan.panel, plan.judge], settings)
-    if context.web and context.max_tool_calls > 0:
-        check_search_ready()
+    if wants_search(context):
+        check_search_ready(context)
     return plan, conversation
 
 
+def wants_search(context: Context) -> bool:
+    """Whether the run searches the web: its panelists (`agentic`, with tool calls
+    allowed), or Fusion once for all of them (`prefetch`)."""
+    if not context.web or context.research == "off":
+        return False
+    return context.research == "prefetch" or context.max_tool_calls > 0
+
+
 async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Validate the run and clear the outputs of any earlier run on this thread."""
+    """Validate the run, gather `prefetch` research, and clear the outputs of any
+    earlier run on this thread."""
     context = context_of(runtime)
     settings = await load_settings_async()  # read the config files off the event loop
     with contextlib.suppress(ConfigError):  # check_run says what is wrong with the plan
         planned = resolve_plan(context, settings)
         await learn_windows([*planned.panel, planned.judge], settings)
     plan, conversation = check_run(context, state)
+    research = None
+    if context.web and context.research == "prefetch":
+        research = await _prefetch(conversation[-1].text, plan.panel, context, settings)
     return {
         "question": conversation[-1].text,
         "panel": plan.panel,
@@ -62,7 +83,29 @@ async def fan_out(state: FusionState, runtime: Runtime[Context]) -> dict[str, An
         "answer_truncated": False,
         "rerun": [],
         "deadline_s": context.deadline_s,
+        "research": research,
     }
+
+
+async def _prefetch(
+    question: str, panel: list[str], context: Context, settings: Settings
+) -> Research:
+    """The one search and its pages, each page cut so that all of them fit the
+    smallest panelist's window beside its answer."""
+    smallest = min(window(m, settings) for m in panel)
+    answer = min(completion_cap(context.max_completion_tokens), smallest // 2)
+    room = smallest - answer - PANELIST_OVERHEAD_TOKENS - estimate_tokens(question)
+    research = await prefetch(question, context, page_chars=room * CHARS_PER_TOKEN // PAGES)
+    emit(
+        ResearchDone(
+            event="research_done",
+            query=research["query"],
+            results=len(research["results"]),
+            pages=[page["url"] for page in research["pages"]],
+            error=research["error"],
+        )
+    )
+    return research
 
 
 def spawn_panel(state: FusionState) -> list[Send]:
@@ -70,11 +113,11 @@ def spawn_panel(state: FusionState) -> list[Send]:
     run sends only the panelists listed in `rerun`. Reads state only, so a resume
     can re-enter the graph here without a runtime."""
     conversation = conversation_from(state)
-    return [
-        Send(
-            PANELIST_NODE,
-            PanelistInput(model=model_id, conversation=list(conversation)),  # type: ignore[arg-type]
-            timeout=state.get("deadline_s"),
-        )
-        for model_id in state.get("rerun") or state["panel"]
-    ]
+    research = state.get("research")
+    sends = []
+    for model_id in state.get("rerun") or state["panel"]:
+        branch = PanelistInput(model=model_id, conversation=list(conversation))  # type: ignore[arg-type]
+        if research is not None:
+            branch["research"] = research
+        sends.append(Send(PANELIST_NODE, branch, timeout=state.get("deadline_s")))
+    return sends

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.runtime import Runtime
 
 from fusion.core.analysis import by_model
+from fusion.core.capabilities import judge_method_for, learn_capabilities
 from fusion.core.context import Context, context_of
 from fusion.core.events import JudgeDone, JudgeInputTrimmed, JudgeStarted, emit
 from fusion.core.plan import resolve_plan
@@ -27,6 +28,7 @@ from fusion.nodes.join import drafts_of
 from fusion.nodes.judge_call import JudgeOutcome, run_judge
 from fusion.nodes.judge_fit import fit_drafts
 from fusion.nodes.judge_input import assign_labels, judge_messages
+from fusion.nodes.judge_outcome import with_method_hint
 from fusion.nodes.question import conversation_from
 
 
@@ -47,6 +49,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
 
     judges = [m for m in (state.get("judge_model") or plan.judge, plan.fallback_judge) if m]
     await learn_windows(judges, settings)
+    await learn_capabilities(judges, settings)
     smallest = min(window(m, settings) for m in judges)
     labelled, cut_drafts = fit_drafts(
         labelled, build, smallest, context.judge_max_completion_tokens
@@ -69,21 +72,24 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     for model_id in [state.get("judge_model") or plan.judge, plan.fallback_judge]:
         if model_id is None:
             continue
-        emit(JudgeStarted(event="judge_started", model=model_id, drafts=len(drafts)))
+        method, _why = judge_method_for(model_id, settings, context.judge_method)
+        emit(JudgeStarted(event="judge_started", model=model_id, drafts=len(drafts), method=method))
         spec = settings.model_spec(model_id)
-        kept_mode = outcome.mode
+        kept_mode, kept_method = outcome.mode, outcome.method
         passed = outcome.answer
         outcome = await run_judge(
             model_id,
             messages_for,
             settings,
-            method=context.judge_method or spec.judge_method or "function_calling",
+            method=method,
             order=context.judge_order,
             one_call=spec.judge_single_call,
             max_completion_tokens=context.judge_max_completion_tokens,
             answer=outcome.answer,  # a fallback judge only adds what is missing
         )
         outcome.mode = outcome.mode or kept_mode
+        if passed is not None and kept_method is not None:
+            outcome.method = kept_method  # the answer's judge says how it was asked
         cut = cut if passed is not None else outcome.truncated  # a kept answer stays as it was
         calls += outcome.calls
         emit(JudgeDone(event="judge_done", model=model_id, status=outcome.failure_reason or "ok"))
@@ -97,7 +103,10 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
     update: dict[str, Any] = {"judge_labels": labels, "judge_calls": calls, "usage": usage}
     if outcome.mode is not None:  # None: only the analysis was added to a kept answer
         update["judge_mode"] = outcome.mode
-    update["failure_message"] = outcome.message or None  # the provider's words, redacted
+        update["judge_method"] = outcome.method
+    # the provider's words (redacted), and how to ask this judge another way
+    message = with_method_hint(outcome.message, outcome.failure_reason, outcome.method)
+    update["failure_message"] = message or None
     if outcome.answer is None:
         return update | {
             "status": "failed",

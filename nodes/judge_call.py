@@ -21,6 +21,7 @@ from collections.abc import Callable
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 
+from fusion.core.capabilities import remember_prose_tool_call
 from fusion.core.context import JudgeMethod, JudgeOrder
 from fusion.core.events import ANSWER_TAG, JudgeFallback, emit
 from fusion.core.providers import chat_model
@@ -51,7 +52,7 @@ async def run_judge(
 ) -> JudgeOutcome:
     """Ask one judge for what is missing: the verdict, or only the analysis when
     `answer` is given. `messages_for(mode)` builds the judge's first messages."""
-    outcome = JudgeOutcome(answer=answer)
+    outcome = JudgeOutcome(answer=answer, method=method)
     cap = max_completion_tokens
     try:
         if answer is not None:
@@ -81,17 +82,20 @@ async def run_judge(
             )
             if outcome.fallback is None:
                 return outcome
+            if outcome.fallback == TOOL_CHOICE_IGNORED:
+                # a provider that ignores a forced tool call is asked through
+                # response_format, now and (remembered per endpoint) in later runs
+                method = outcome.method = "json_schema"
+                remember_prose_tool_call(model_id, settings)
             emit(
                 JudgeFallback(
                     event="judge_fallback",
                     model=model_id,
                     reason=outcome.fallback,
                     mode="two_calls",
+                    method=method,
                 )
             )
-            if outcome.fallback == TOOL_CHOICE_IGNORED:
-                # a provider that ignores a forced tool call is asked through response_format
-                method = "json_schema"
         outcome.mode = "two_calls"
         return await _two_calls(model_id, messages_for("two_calls"), settings, method, cap, outcome)
     except Exception as exc:  # building the model (a missing key, a bad provider)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, ValidationError
 
+from fusion.core.context import JudgeMethod
 from fusion.core.failures import JudgeFailure, JudgeFallbackReason, classify, judge_failure
 from fusion.core.state import CallUsage, JudgeMode
 from fusion.nodes import judge_prompts as prompts
@@ -38,6 +39,8 @@ class JudgeOutcome:
     message: str = ""
     calls: list[CallUsage] = field(default_factory=list)
     mode: JudgeMode | None = None
+    method: JudgeMethod | None = None
+    """How the judge was asked for structured output, in the end."""
     fallback: JudgeFallbackReason | None = None
     truncated: bool = False
     """The answer was cut at the judge's token limit (finish_reason `length`)."""
@@ -58,6 +61,25 @@ def record_error(outcome: JudgeOutcome, exc: Exception) -> None:
     reason, message = classify(exc)
     outcome.failure_reason = judge_failure(reason)
     outcome.message = message
+
+
+STRUCTURE_FAILURES = ("judge_not_valid_json", "judge_schema_mismatch", "judge_empty_completion")
+
+
+def with_method_hint(message: str, reason: str | None, method: JudgeMethod | None) -> str:
+    """`message`, plus how to ask this judge another way when its structured output was
+    unusable or the provider refused how it was asked (a 400 about tools)."""
+    refused = reason == "judge_upstream_error" and "tool" in message.lower()
+    if method is None or not (reason in STRUCTURE_FAILURES or refused):
+        return message
+    others = " or ".join(
+        f'"{m}"' for m in ("json_schema", "json_mode", "function_calling") if m != method
+    )
+    return (
+        f"{message} (the judge was asked with judge_method {method}; set judge_method = "
+        f"{others.split(' or ')[0]} on the model or its provider in the config file, or "
+        f"pass --judge-method, to try {others})"
+    ).lstrip()
 
 
 def repair_text(reason: JudgeFailure | None) -> str:

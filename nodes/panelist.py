@@ -24,11 +24,12 @@ from fusion.core.failures import classify
 from fusion.core.plan import resolve_plan
 from fusion.core.providers import chat_model
 from fusion.core.settings import Settings, load_settings_async
-from fusion.core.state import FailedModel, PanelistState
+from fusion.core.state import FailedModel, PanelistState, Research
 from fusion.core.usage import call_usage
 from fusion.core.windows import learn_windows, window
 from fusion.nodes import panelist_prompts as prompts
 from fusion.tools import WEB_TOOLS
+from fusion.tools.prefetch import for_panelist
 
 SEARCH_NODE = "search"
 FETCH_NODE = "fetch"
@@ -50,8 +51,13 @@ def _new_tool_results(messages: Sequence[BaseMessage]) -> list[ToolMessage]:
     return results[::-1]
 
 
-def _system_prompt(context: Context, budget_left: int) -> str:
-    tools = prompts.TOOLS.format(budget=budget_left) if budget_left > 0 else prompts.NO_TOOLS
+def _system_prompt(context: Context, budget_left: int, research: Research | None = None) -> str:
+    if research is not None:
+        tools = prompts.RESEARCH.format(sources=for_panelist(research))
+    elif budget_left > 0:
+        tools = prompts.TOOLS.format(budget=budget_left)
+    else:
+        tools = prompts.NO_TOOLS
     system = prompts.SYSTEM.format(today=dt.date.today().isoformat(), tools=tools)
     if context.instructions:
         system += prompts.INSTRUCTIONS.format(instructions=context.instructions)
@@ -82,7 +88,8 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
 
     settings = await load_settings_async()
     used = tool_calls_made(loop)
-    budget_left = context.max_tool_calls - used if context.web else 0
+    agentic = context.web and context.research == "agentic"
+    budget_left = context.max_tool_calls - used if agentic else 0
     if budget_left > 0 and _share_spent(state, context, settings):
         budget_left = 0  # the run's money, not its tool count, ends the tool loop
     llm = chat_model(
@@ -92,7 +99,7 @@ async def call_model(state: PanelistState, runtime: Runtime[Context]) -> dict[st
         max_completion_tokens=context.max_completion_tokens,
     )
     messages: list[BaseMessage] = [
-        SystemMessage(_system_prompt(context, budget_left)),
+        SystemMessage(_system_prompt(context, budget_left, state.get("research"))),
         *state["conversation"],
         *loop,
     ]

@@ -89,11 +89,13 @@ async def test_a_real_run_sends_only_events_of_the_declared_shapes(
             events.append(data)
 
     names = [e["event"] for e in events]
-    # every event but the judge's fault paths (fallback, retry, trimmed input), tested apart
+    # every event but the judge's fault paths (fallback, retry, trimmed input) and
+    # prefetch's research_done, tested apart (research_done in test_research.py)
     assert set(names) == set(EVENT_TYPES) - {
         "judge_fallback",
         "judge_retry",
         "judge_input_trimmed",
+        "research_done",
     }, names
     for event in events:
         kind = EVENT_TYPES[event["event"]]

@@ -134,8 +134,9 @@ async def test_a_judge_ignoring_the_forced_tool_falls_back_to_two_calls_and_says
         "model": "vendor/judge",
         "reason": "tool_choice_ignored",
         "mode": "two_calls",
+        "method": "json_schema",
     }
-    assert result.judge_mode == "two_calls"
+    assert result.judge_mode == "two_calls" and result.judge_method == "json_schema"
     assert result.status == "ok" and result.analysis is not None
     assert "".join(chunks) == ANSWER  # only the answer call's text, streamed
     assert result.usage.cost_usd == pytest.approx(0.002 + 0.0001 + 0.0003 + 0.0004)

@@ -1,10 +1,11 @@
-"""web_search: Tavily search for a panelist, as a compact list the model can scan.
+"""web_search: a web search for a panelist, as a compact list the model can scan.
+
+The backend is the run's `search_provider`: `tavily` (the default, below) or
+`searxng` (a self-hosted instance, `tools/searxng.py`); `BACKENDS` is the registry a
+new backend joins (its readiness check and its search).
 
 The model gets, for each result, its title, URL and snippet, fenced as untrusted web
 content; the draft gets the same results as structured data (the tool's artifact).
-Only results at an http(s) address are kept: a `javascript:`, `data:` or `file:` URL
-in a search reply can be neither fetched nor cited, so no draft source, export, page
-or API client ever gets it.
 Everything Tavily can throw (bad key, rate limit, plan limits, timeouts, a server
 down) becomes a short `ToolException` the model can read, never a crashed run.
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
 
 import httpx
 from langchain_core.tools import ToolException, tool
@@ -27,11 +28,14 @@ from tavily import (
 from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from fusion.core.context import Context
+from fusion.core.context import Context, SearchProvider
 from fusion.core.errors import SetupError
 from fusion.core.redact import redact
+from fusion.core.settings import Settings, load_settings, load_settings_async
 from fusion.tools.framing import fence
 from fusion.tools.run_context import WebToolRuntime, context_of
+from fusion.tools.search_result import SNIPPET_CHARS, as_result
+from fusion.tools.searxng import searxng_problem, searxng_search
 from fusion.tools.tls import shared_ssl_context
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,6 @@ API_KEY_ENV = "TAVILY_API_KEY"
 BASE_URL_ENV = "TAVILY_BASE_URL"
 DEFAULT_BASE_URL = "https://api.tavily.com"
 TIMEOUT_S = 30.0
-SNIPPET_CHARS = 500
 MISSING_KEY = "web search needs TAVILY_API_KEY: set it, or run with --no-web"
 
 
@@ -48,15 +51,24 @@ def _api_key() -> str | None:
     return os.environ.get(API_KEY_ENV, "").strip() or None
 
 
-def check_search_ready() -> None:
-    """Fail before the run starts when search can't work.
+def _tavily_problem() -> str | None:
+    # Without a key, tavily-python does not fail: it silently switches to a keyless
+    # mode with its own limits, so a missing key is a problem here.
+    return MISSING_KEY if _api_key() is None else None
 
-    Without a key, tavily-python does not fail: it silently switches to a keyless
-    mode with its own limits. A run that depends on search should hear about a
-    missing key up front, from the CLI or fan-out, not from each panelist.
-    """
-    if _api_key() is None:
-        raise SetupError(MISSING_KEY)
+
+def provider_of(context: Context | None, settings: Settings) -> SearchProvider:
+    """The run's search backend: its own `search_provider`, else the config file's."""
+    chosen = context.search_provider if context is not None else None
+    return chosen or settings.search_provider
+
+
+def check_search_ready(context: Context | None = None) -> None:
+    """Fail before the run starts when the run's search backend can't work (a missing
+    key or address), so the CLI or fan-out says it once, not each panelist."""
+    problem = BACKENDS[provider_of(context, load_settings())].problem()
+    if problem is not None:
+        raise SetupError(problem)
 
 
 def search_options(context: Context) -> dict[str, Any]:
@@ -69,7 +81,14 @@ def search_options(context: Context) -> dict[str, Any]:
 
 
 async def search(query: str, context: Context) -> list[dict[str, str]]:
-    """Results for `query` as `{"url", "title", "snippet"}`, or a `ToolException`."""
+    """Results for `query` from the run's backend, as `{"url", "title", "snippet"}`,
+    or a `ToolException` the model can read."""
+    provider = provider_of(context, await load_settings_async())
+    return await BACKENDS[provider].search(query, context)
+
+
+async def tavily_search(query: str, context: Context) -> list[dict[str, str]]:
+    """Tavily's results for `query`, or a `ToolException`."""
     key = _api_key()
     if key is None:
         raise ToolException(f"web search is not available ({MISSING_KEY}); answer without it")
@@ -85,31 +104,7 @@ async def search(query: str, context: Context) -> list[dict[str, str]]:
     results = reply.get("results") if isinstance(reply, dict) else None
     if not isinstance(results, list):
         raise ToolException("web search failed: the search service sent an unreadable reply")
-    return [item for item in map(_result, results) if item is not None]
-
-
-def web_address(raw: object) -> str | None:
-    """`raw` as an http(s) URL with a host (surrounding whitespace dropped), else None."""
-    url = str(raw or "").strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. a malformed IPv6 host
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
-
-
-def _result(raw: Any) -> dict[str, str] | None:
-    url = web_address(raw.get("url")) if isinstance(raw, dict) else None
-    if url is None:
-        return None
-    snippet = " ".join(str(raw.get("content") or "").split())
-    if len(snippet) > SNIPPET_CHARS:
-        snippet = snippet[: SNIPPET_CHARS - 1].rstrip() + "…"
-    return {
-        "url": url,
-        "title": " ".join(str(raw.get("title") or "").split()),
-        "snippet": snippet,
-    }
+    return [item for item in map(as_result, results) if item is not None]
 
 
 def _error_message(exc: Exception) -> str:
@@ -138,6 +133,23 @@ def _error_message(exc: Exception) -> str:
         return f"web search failed: could not reach the search service ({type(exc).__name__})"
     log.warning("web_search failed unexpectedly", exc_info=exc)
     return f"web search failed: {type(exc).__name__}{said}"
+
+
+class Backend(NamedTuple):
+    """A search backend: why it cannot search now (None when it can), and its search."""
+
+    problem: Callable[[], str | None]
+    search: Callable[[str, Context], Awaitable[list[dict[str, str]]]]
+
+
+BACKENDS: dict[SearchProvider, Backend] = {
+    "tavily": Backend(_tavily_problem, tavily_search),
+    "searxng": Backend(searxng_problem, searxng_search),
+}
+"""`search_provider` -> its backend. A new backend adds its name to `SearchProvider`
+(core/context.py) and its entry here."""
+
+__all__ = ["SNIPPET_CHARS", "check_search_ready", "search", "web_search"]
 
 
 def for_model(query: str, results: list[dict[str, str]]) -> str:
