@@ -261,3 +261,54 @@ def test_the_live_view_drops_a_superseded_answer_tail(event: str) -> None:
     first, second = out.getvalue().split("answer so far")[1:]
     assert "A first try that brea" in first
     assert "The second try" in second and "A first try" not in second
+
+
+def test_a_hostile_database_path_and_thread_id_are_printed_as_data(
+    llm_env: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    """The database path (prune's table title) and thread IDs (a run saved through the
+    API can have any) in `prune`, `show`, `resume` and `rejudge`."""
+    import asyncio
+
+    from fusion.api import make_context, register_run
+    from fusion.runs import open_checkpointer
+    from tests.fixtures.panel_scripts import echo_judge
+
+    llm_env.script("vendor/a", lambda r: Text("a draft"))
+    llm_env.script("vendor/judge", echo_judge)
+    folder = tmp_path / f"db a[i] [bold]x {RED}"
+    folder.mkdir()
+    db = folder / "runs.sqlite"
+    thread_id = f"0ddba11 a[i] [bold]y {RED} {TITLE}"
+
+    async def register() -> None:
+        context = make_context(panel=["vendor/a"], judge="vendor/judge", web=False)
+        async with open_checkpointer(db) as saver:
+            await register_run(saver, {"prompt": "Q?"}, context, thread_id)
+
+    asyncio.run(register())
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENROUTER_API_KEY",)}
+    env |= {"HOME": str(tmp_path), "FUSION_DB": str(db), "COLUMNS": "200"}
+
+    def assert_data(text: str, *literal: str) -> None:
+        for part in ("a[i]", *literal):
+            assert part in text, (part, text)
+        assert SHOWN_RED in text and RED not in text and TITLE not in text, text
+
+    listed = fusion_here("prune", "--older-than", "0.001s", "--dry-run", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert_data(listed.stdout, "[bold]x", "[bold]y")
+
+    shown = fusion_here("show", "0ddba", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert_data(shown.stdout, "[bold]y")
+    assert "continue it with `fusion resume 0ddba11 a[i] [bold]y ␛[31m" in shown.stdout
+
+    resumed = fusion_here("resume", "0ddba", "--json", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_data(resumed.stderr, "[bold]y")
+
+    rejudged = fusion_here("rejudge", "0ddba", "--json", env=env)
+    assert rejudged.returncode == 0, rejudged.stderr
+    assert_data(rejudged.stderr, "[bold]y")
+    assert "re-judging the drafts of 0ddba11" in rejudged.stderr

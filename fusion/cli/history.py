@@ -35,7 +35,7 @@ async def resume(args: argparse.Namespace) -> int:
         lease = await take_lease(saver, thread_id, "fusion resume")
         try:
             resumption = await prepare_resume(saver, thread_id)
-            err.print(f"thread: {thread_id}", markup=False)
+            err.print(data(f"thread: {thread_id}"))  # an API client can choose any ID
             if resumption.plan is None:
                 err.print("the run had already finished; its result:", markup=False)
                 finished = resumption.finished or {}
@@ -111,7 +111,7 @@ async def runs(args: argparse.Namespace) -> int:
         at = (row.created_at or "")[:16].replace("T", " ")
         line = Text.assemble(
             (f"{clean(row.thread_id):<{width}}", "bold"),
-            f"  {row.status:<11}  {cost:>9}  {at:<16}  ",
+            clean(f"  {row.status:<11}  {cost:>9}  {at:<16}  "),
             one_line(row.question),
         )
         # whole IDs always: only the question is cut, at the terminal's edge

@@ -63,14 +63,14 @@ async def prune(args: argparse.Namespace) -> int:
     console = Console()
     verb = "would remove" if args.dry_run else "removed"
     if pruned.removed:
-        table = Table(title=f"{verb} from {describe(target)}")
+        table = Table(title=data(f"{verb} from {describe(target)}"))  # a user's path
         for column in ("thread", "status", "last written", "question"):
             table.add_column(column)
         for run in pruned.removed:
             table.add_row(
                 data(run.thread_id),
-                run.status,
-                run.created_at or "",
+                data(run.status),
+                data(run.created_at or ""),
                 data(one_line(run.question)[:60]),
             )
         console.print(table)

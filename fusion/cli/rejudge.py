@@ -36,6 +36,7 @@ async def rejudge_command(args: argparse.Namespace) -> int:
 
     from fusion.api import stream_run
     from fusion.cli.ask import follow, report
+    from fusion.cli.terminal import data
     from fusion.rejudging import RUNNER, prepare_rejudge, start_rejudge
     from fusion.result import FusionResult
     from fusion.runs import db_path, open_checkpointer
@@ -52,8 +53,8 @@ async def rejudge_command(args: argparse.Namespace) -> int:
         )
         # the new run is on disk before its ID is shown: killed from here on, it resumes
         await start_rejudge(saver, rejudging)
-        err.print(f"thread: {rejudging.thread_id}", highlight=False, markup=False)
-        err.print(f"re-judging the drafts of {rejudging.source}", highlight=False, markup=False)
+        err.print(data(f"thread: {rejudging.thread_id}"))
+        err.print(data(f"re-judging the drafts of {rejudging.source}"))  # any ID an API took
         runner = stream_run(None, rejudging.context, saver, rejudging.thread_id, runner=RUNNER)
         final = await follow(runner, err, [], rejudging.plan.judge, live=not args.json)
     return report(FusionResult.from_state(final, rejudging.thread_id), as_json=args.json)

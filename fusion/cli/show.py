@@ -27,7 +27,7 @@ def render_run(console: Console, run: StoredRun) -> None:
     state = run.state
     line = Text.assemble(("state ", "bold"), state)
     if state == "interrupted":
-        line.append(f" · continue it with `fusion resume {result.thread_id}`", "dim")
+        line.append(f" · continue it with `fusion resume {clean(result.thread_id or '')}`", "dim")
     elif result.failure_reason:
         line.append(f" · {result.failure_reason}", "yellow")
     console.print(line)
