@@ -19,6 +19,7 @@ RESULTS = [
     {"title": "Tide pools", "url": "https://example.org/tide", "content": "Rocky   pools."},
     {"title": "Anemones", "url": "https://example.org/anemone", "content": "Soft animals."},
     {"title": "No address", "url": "", "content": "dropped"},
+    {"title": "Script", "url": "javascript:alert(1)", "content": "dropped: not http(s)"},
 ]
 
 

@@ -73,3 +73,50 @@ async def test_search_429_reaches_the_model_as_a_tool_error_and_the_run_complete
     assert "429" in response.tool_errors[0] or "rate" in response.tool_errors[0].lower()
     tool_message = llm_env.requests_for("vendor/searcher")[-1].messages[-1]
     assert tool_message["role"] == "tool" and tool_message["content"] == response.tool_errors[0]
+
+
+OTHER_SCHEMES = [
+    {"title": "Script", "url": "javascript:alert('source')", "content": "script result"},
+    {"title": "Data", "url": "data:text/html,<script>alert(1)</script>", "content": "data result"},
+    {"title": "File", "url": "file:///etc/passwd", "content": "file result"},
+    {"title": "No host", "url": "https:nowhere", "content": "hostless result"},
+]
+WEB_RESULTS = [
+    {"title": "Otters", "url": " HTTPS://Example.org/otters ", "content": "they hold hands"},
+    {"title": "Stones", "url": "http://example.org/stones", "content": "they keep stones"},
+]
+
+
+async def test_only_http_search_results_become_sources_anywhere(
+    llm_env: ScriptedLLMServer, web_env: ScriptedWebServer
+) -> None:
+    from fusion.markdown import run_markdown
+
+    web_env.on_search([OTHER_SCHEMES[0], WEB_RESULTS[0], *OTHER_SCHEMES[1:], WEB_RESULTS[1]])
+
+    def searcher(request: ChatRequest) -> Text | ToolCalls:
+        if not request.tool_results:
+            return ToolCalls([("web_search", {"query": "otters"})])
+        return Text("Otters hold hands and keep stones.")
+
+    llm_env.script("vendor/searcher", searcher)
+    llm_env.script("vendor/judge", echo_judge)
+
+    result = await fuse(
+        "Otters?", panel=["vendor/searcher"], judge="vendor/judge", search_max_results=10
+    )
+
+    assert result.status == "ok"
+    (response,) = result.responses
+    urls = ["HTTPS://Example.org/otters", "http://example.org/stones"]
+    assert [s.url for s in response.sources] == urls
+    shown = {
+        "the panelist": llm_env.requests_for("vendor/searcher")[-1].text,
+        "the judge": llm_env.requests_for("vendor/judge")[0].text,
+        "the report": run_markdown(result),
+        "the result": result.model_dump_json(),
+    }
+    for where, text in shown.items():
+        for dropped in OTHER_SCHEMES:
+            assert dropped["url"] not in text and dropped["content"] not in text, where
+    assert all(url in shown["the judge"] for url in urls)

@@ -1,5 +1,6 @@
 """Injection through the web page: a draft (and a search result) carrying `<script>`,
-`<img onerror>` and `javascript:` links is shown as text or removed.
+`<img onerror>` and `javascript:` links is shown as text or removed (a search result
+at a `javascript:` URL is dropped by web_search itself).
 
 Proved twice: in headless Chromium (no dialog opens, no script runs, while the
 answer streams and once the run is read) and at the HTML level (the served page, the
@@ -44,7 +45,12 @@ def tricky_panelist(request: ChatRequest) -> Text | ToolCalls:
 
 
 def script_tricks(llm: ScriptedLLMServer, web: ScriptedWebServer) -> None:
-    web.on_search([{"title": HOSTILE_TITLE, "url": HOSTILE_SOURCE, "content": "tricks"}])
+    web.on_search(
+        [
+            {"title": "Script source", "url": HOSTILE_SOURCE, "content": "tricks"},  # dropped
+            {"title": HOSTILE_TITLE, "url": web.url("/tricky"), "content": "tricks"},
+        ]
+    )
     llm.script("vendor/a", tricky_panelist)
     llm.script("vendor/b", Text("A plain draft.", cost=0.001))
     llm.script("vendor/judge", echo_judge)  # the answer quotes the draft: the stream too
@@ -68,7 +74,8 @@ def test_script_img_onerror_and_javascript_links_never_run_in_the_browser(
     assert "Draft with tricks" in draft.inner_text() and "bold tag" in draft.inner_text()
     draft.locator("a", has_text="click me").click()  # an emptied link: nothing happens
     draft.locator("a", has_text="data link").click()
-    assert "Tricky source" in draft.locator(".sources").inner_text()  # as text
+    sources = draft.locator(".sources").inner_text()
+    assert "Tricky source" in sources and "Script source" not in sources  # text; dropped
     _assert_inert(page, dialogs)
     page.screenshot(path=str(web_app.shots / "injection.png"), full_page=True)
 
@@ -154,7 +161,9 @@ def test_the_served_html_and_the_exports_hold_the_tricks_only_as_text(
         assert "Draft with tricks" in text and "bold tag" in text
         # the analysis quotes the draft as text: its tags are visible, escaped
         assert "<script>alert('script')" in text and "&lt;script&gt;" in page.text
-        assert "Tricky source" in text and HOSTILE_SOURCE in text  # shown, not linked
+        assert "Tricky source" in text  # the title, as text
+        # web_search drops a result at a javascript: URL: it is no source, linked or not
+        assert "Script source" not in text and HOSTILE_SOURCE not in text
         assert_inert_html(client.get(f"/runs/{thread_id}/read").text, scripts=0)
 
         report = client.get(f"/runs/{thread_id}/export.md").text

@@ -221,3 +221,26 @@ async def test_server_matches_the_tavily_client(web_env: ScriptedWebServer) -> N
     ]
     assert [f["url"] for f in extracted["failed_results"]] == [web_env.url("/missing")]
     assert json.loads(web_env.requests[0].body)["max_results"] == 1
+
+
+async def test_results_at_other_schemes_are_dropped(web_env: ScriptedWebServer) -> None:
+    """Only an http(s) address with a host can be fetched or cited."""
+    web_env.on_search(
+        [
+            {"title": "Script", "url": "javascript:alert(1)", "content": "a"},
+            {"title": "Kept", "url": " HTTPS://Example.org/kept ", "content": "b"},
+            {"title": "Data", "url": "data:text/html,<b>x</b>", "content": "c"},
+            {"title": "File", "url": "file:///etc/passwd", "content": "d"},
+            {"title": "No host", "url": "http:nowhere", "content": "e"},
+            {"title": "Broken", "url": "http://[::1/", "content": "f"},
+            {"title": "Plain", "url": "http://example.org/plain", "content": "g"},
+        ]
+    )
+
+    message = await call_tool(web_search, {"query": "schemes"}, Context(search_max_results=10))
+
+    urls = ["HTTPS://Example.org/kept", "http://example.org/plain"]
+    assert [item["url"] for item in message.artifact] == urls
+    assert message.content.startswith("2 results for 'schemes'")
+    for dropped in ("javascript:", "data:", "file:", "nowhere", "[::1", "Script", "Broken"):
+        assert dropped not in message.content
