@@ -101,6 +101,15 @@ def judge_failure(reason: ModelFailure) -> JudgeFailure:
     return "judge_upstream_error"
 
 
+def refuses_tool_choice(error: BaseException) -> bool:
+    """A 400 that names the forced tool call (`tool_choice`, `tools`): the provider
+    cannot do it (llama.cpp's server: "Wrong type supplied for parameter
+    'tool_choice'"), so the judge asks through `response_format` instead."""
+    if not isinstance(error, openai.BadRequestError):
+        return False
+    return "tool" in _provider_message(error).lower()
+
+
 def is_panel_failure(reason: str | None) -> bool:
     """Whether a run failed before its judge (so a resume retries its panelists)."""
     return reason in PANEL_FAILURES

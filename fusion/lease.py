@@ -64,7 +64,7 @@ HOLDER = (
     f"SELECT token, host, pid, purpose, acquired_at, expires_at FROM {TABLE} WHERE thread_id = ?"
 )
 
-__all__ = ["Holder", "RunLease", "holder_of", "take_lease", "term_s"]
+__all__ = ["Holder", "RunLease", "holder_of", "runner_of", "take_lease", "term_s"]
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,14 @@ async def holder_of(saver: Saver, thread_id: str) -> Holder | None:
     return Holder(
         str(token), str(host), int(pid), str(purpose), float(acquired_at), float(expires_at)
     )
+
+
+async def runner_of(saver: Any, thread_id: str) -> Holder | None:
+    """Who is running `thread_id` now: a holder whose lease is live, else None."""
+    holder = await holder_of(saver, thread_id)
+    if holder is None or holder.expires_at < time.time() or holder.died_here():
+        return None
+    return holder
 
 
 def term_s() -> float:

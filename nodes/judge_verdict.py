@@ -18,6 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from fusion.core.context import JudgeMethod
 from fusion.core.events import ANSWER_TAG, JudgeRetry, emit
+from fusion.core.failures import refuses_tool_choice
 from fusion.core.providers import chat_model
 from fusion.core.settings import Settings
 from fusion.core.usage import call_usage
@@ -71,6 +72,10 @@ async def single_call(
             record_error(outcome, exc)
             if outcome.failure_reason == "judge_truncated":  # the SDK refused a cut reply
                 outcome.fallback = "judge_truncated"
+            elif method == "function_calling" and refuses_tool_choice(exc):
+                # llama.cpp without --jinja answers 400 to a named tool_choice: this was
+                # the `judge_upstream_error` of such runs; json_schema works there
+                outcome.fallback = TOOL_CHOICE_IGNORED
             return
         raw = stream.reply or AIMessage("")
         outcome.calls.append(call_usage(model_id, reply, settings))

@@ -13,7 +13,7 @@ import pytest
 
 from fusion.core.capabilities import forget_capabilities, judge_method_for, learn_capabilities
 from fusion.core.settings import load_settings
-from tests.fixtures.llm_replies import ChatRequest, Structured, Text
+from tests.fixtures.llm_replies import ChatRequest, Error, Structured, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.test_judge import run, script, verdict_judge
 
@@ -95,3 +95,23 @@ async def test_an_unreadable_verdict_names_judge_method_in_its_message(
     assert result.failure_message is not None
     assert "judge_method json_schema" in result.failure_message
     assert '"json_mode"' in result.failure_message
+
+
+async def test_a_provider_refusing_the_named_tool_choice_is_asked_through_json_schema(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    """llama.cpp without --jinja answers HTTP 400 to a named tool_choice; such runs
+    used to end `judge_upstream_error`."""
+
+    def refusing(request: ChatRequest) -> Text | Structured | Error:
+        if request.body.get("tool_choice"):
+            return Error(400, "Wrong type supplied for parameter 'tool_choice'")
+        return verdict_judge(request)
+
+    script(llm_env, refusing)
+    _chunks, events, result = await run()
+
+    (fallback,) = [e for e in events if e["event"] == "judge_fallback"]
+    assert fallback["reason"] == "tool_choice_ignored" and fallback["method"] == "json_schema"
+    assert result.status == "ok" and result.analysis is not None
+    assert result.judge_method == "json_schema" and result.failure_reason is None

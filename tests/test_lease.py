@@ -85,6 +85,8 @@ def test_two_resumes_at_once_pay_each_missing_call_once_and_the_loser_is_refused
         loser = next(p for p in both if p.poll() is not None)
         winner = next(p for p in both if p is not loser)
         loser_out, loser_err = loser.communicate(timeout=30)
+        shown = json.loads(fusion_here("show", thread_id, "--json", env=env).stdout)
+        assert shown["running"].startswith(f"fusion resume (pid {winner.pid} on ")
     finally:
         gate.set()
     winner_out, winner_err = winner.communicate(timeout=120)
@@ -108,6 +110,7 @@ def test_two_resumes_at_once_pay_each_missing_call_once_and_the_loser_is_refused
     again = run_fusion("resume", thread_id, "--json", env=env)
     assert again.returncode == 0, again.stderr
     assert "already finished" in again.stderr
+    assert json.loads(run_fusion("show", thread_id, "--json", env=env).stdout)["running"] is None
     assert len(llm_env.requests_for("vendor/slow-c")) == 1
 
 
