@@ -26,6 +26,7 @@ RED = "\x1b[31mred\x1b[0m"
 TITLE = "\x1b]0;owned\x07"
 SHOWN_RED = "␛[31mred␛[0m"
 SHOWN_TITLE = "␛]0;owned␇"
+LINK = "https://notes.example/a"  # a model's link: its address shown, never hidden in a live link
 LITERAL = ["[/note]", "[citation needed]", "a[i]", "[/official]"]
 DRAFTS = {
     "vendor/researcher": "Researcher draft: I searched for [/official] and found a[i].",
@@ -37,7 +38,8 @@ def hostile_judge(request: ChatRequest) -> Text | Structured:
     letters = sorted(responses_in(request))
     answer = (
         "The answer quotes [/note], [citation needed] and a[i], "
-        f"searched for [/official], then {RED} and {TITLE} done."
+        f"searched for [/official], then {RED} and {TITLE} done. "
+        f"See [the notes]({LINK})."
     )
     analysis: dict[str, Any] = {
         "consensus": ["both agree [/note] closes nothing"],
@@ -96,6 +98,7 @@ def assert_shown_as_data(text: str) -> None:
         assert literal in text, literal
     assert SHOWN_RED in text and SHOWN_TITLE in text
     assert TITLE not in text and "\x1b]0;" not in text and RED not in text
+    assert "\x1b]8;" not in text  # no terminal hyperlink (OSC 8) hiding where it points
 
 
 def thread_of(text: str) -> str:
@@ -109,6 +112,7 @@ def test_ask_in_a_terminal_prints_markup_like_text_literally(env: dict[str, str]
     assert code == 0, screen
     assert "Traceback" not in screen
     assert_shown_as_data(screen)
+    assert f"the notes ({LINK})" in re.sub(r"\x1b\[[0-9;]*m", "", screen)
     assert "$0.0040" in screen  # the cost line: two drafts and the judge
 
     code, shown = run_in_pty(["show", thread_of(screen)[:8]], env)
@@ -130,7 +134,8 @@ def test_ask_piped_writes_the_plain_markdown_answer_and_show_prints_drafts(
     # stdout is the answer as the judge wrote it: unwrapped, unstyled, escapes visible
     assert proc.stdout == (
         "The answer quotes [/note], [citation needed] and a[i], "
-        f"searched for [/official], then {SHOWN_RED} and {SHOWN_TITLE} done.\n"
+        f"searched for [/official], then {SHOWN_RED} and {SHOWN_TITLE} done. "
+        f"See [the notes]({LINK}).\n"
     )
     assert "query=[/official] sources" in proc.stderr  # the progress lines
     cost_line = proc.stderr.strip().splitlines()[-1]

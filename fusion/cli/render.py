@@ -13,13 +13,12 @@ from collections.abc import Iterator
 
 from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from fusion.cli.terminal import clean, data, one_line
+from fusion.cli.terminal import clean, data, markdown, one_line
 from fusion.result import Analysis, FusionResult, ResponseOut
 
 __all__ = [
@@ -39,7 +38,7 @@ def render_result(console: Console, result: FusionResult) -> None:
     """What `fusion ask` and `fusion resume` print in a terminal once the run ends."""
     if result.answer:
         console.print(Rule("answer"))
-        console.print(Markdown(clean(result.answer)))
+        console.print(markdown(result.answer))
         if result.answer_truncated:
             console.print(Text("the answer was cut at the judge's token limit", "yellow"))
     else:
@@ -135,7 +134,7 @@ def _draft(response: ResponseOut) -> Panel:
     style = "green" if response.status == "ok" else "red"
     body: list[RenderableType] = [
         Text(draft_facts(response), style="dim"),
-        Markdown(clean(response.text)) if response.text else Text("(no text)", "dim"),
+        markdown(response.text) if response.text else Text("(no text)", "dim"),
     ]
     if response.sources:
         body.append(Text("sources", "bold"))

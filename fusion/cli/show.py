@@ -8,14 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
 from fusion.catalog import StoredRun
 from fusion.cli.render import analysis_view, cost_line, drafts_view, failures_view
-from fusion.cli.terminal import clean, data
+from fusion.cli.terminal import clean, data, markdown
 
 __all__ = ["render_run", "render_steps"]
 
@@ -35,7 +34,7 @@ def render_run(console: Console, run: StoredRun) -> None:
         console.print(Text.assemble("re-judges the drafts of ", data(result.rejudge_of)))
     console.print(Rule("answer"))
     if result.answer:
-        console.print(Markdown(clean(result.answer)))
+        console.print(markdown(result.answer))
         if result.answer_truncated:
             console.print(Text("the answer was cut at the judge's token limit", "yellow"))
     elif state == "interrupted":

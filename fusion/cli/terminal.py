@@ -15,9 +15,10 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from rich.markdown import Markdown
     from rich.text import Text
 
-__all__ = ["StatusLine", "clean", "data", "one_line"]
+__all__ = ["StatusLine", "clean", "data", "markdown", "one_line"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -46,6 +47,14 @@ def data(text: object, style: str = "") -> Text:
     from rich.text import Text
 
     return Text(clean(str(text)), style=style)
+
+
+def markdown(text: str) -> Markdown:
+    """A model's Markdown, rendered: no terminal hyperlinks, so a link's text never
+    hides where it points (the address is printed after it)."""
+    from rich.markdown import Markdown
+
+    return Markdown(clean(text), hyperlinks=False)
 
 
 class StatusLine:
