@@ -22,13 +22,13 @@ in the config file; its provider's entry; what the endpoint's facts allow; else
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import httpx
 
 from fusion.core.context import JudgeMethod
+from fusion.core.loop_locks import LoopLocks
 from fusion.core.providers import OPENROUTER_BASE_URL, endpoint_for
 from fusion.core.settings import Settings
 
@@ -66,7 +66,7 @@ llama.cpp the real server in tests/test_llama_server.py)."""
 
 _FOUND: dict[str, Capabilities] = {}
 """base URL -> what its server supports."""
-_LOCKS: dict[str, asyncio.Lock] = {}
+_LOCKS = LoopLocks()
 
 
 def capabilities(base_url: str) -> Capabilities:
@@ -111,7 +111,7 @@ async def learn_capabilities(models: list[str], settings: Settings) -> None:
             continue
         if endpoint.base_url.rstrip("/") == OPENROUTER_BASE_URL:
             continue
-        lock = _LOCKS.setdefault(endpoint.base_url, asyncio.Lock())
+        lock = _LOCKS.get(endpoint.base_url)
         async with lock:
             if endpoint.base_url not in _FOUND:
                 headers = {"Authorization": f"Bearer {key}"} if endpoint.api_key_env else {}

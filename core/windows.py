@@ -11,12 +11,12 @@ preflight checks can use it.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 
 from fusion.core.endpoints import Endpoint, endpoint_for
+from fusion.core.loop_locks import LoopLocks
 from fusion.core.settings import DEFAULT_CONTEXT_WINDOW, Settings
 
 LOOKUP_TIMEOUT_S = 5.0
@@ -24,7 +24,7 @@ WINDOW_KEYS = ("context_length", "max_model_len", "context_window", "n_ctx")
 
 _REPORTED: dict[str, dict[str, int]] = {}
 """base URL -> model ID -> window, as the provider reported it ("" = any model)."""
-_LOCKS: dict[str, asyncio.Lock] = {}
+_LOCKS = LoopLocks()
 
 
 def window(model_id: str, settings: Settings) -> int:
@@ -51,7 +51,7 @@ async def learn_windows(models: list[str], settings: Settings) -> None:
             key = endpoint.api_key(model_id)
         except Exception:
             continue
-        lock = _LOCKS.setdefault(endpoint.base_url, asyncio.Lock())
+        lock = _LOCKS.get(endpoint.base_url)
         async with lock:
             if endpoint.base_url not in _REPORTED:
                 _REPORTED[endpoint.base_url] = await _ask(endpoint, key)

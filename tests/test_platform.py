@@ -218,7 +218,13 @@ def test_the_stream_carries_every_progress_event(streamed_run: StreamedRun) -> N
     assert sorted(drafts) == PANEL
     assert all(d["tool_calls"] == 2 and d["completion_tokens"] > 0 for d in drafts.values())
     (started,) = [e for e in events if e["event"] == "judge_started"]
-    assert started == {"event": "judge_started", "model": JUDGE, "drafts": 2}
+    # the scripted server is no known local server: the judge calls its function
+    assert started == {
+        "event": "judge_started",
+        "model": JUDGE,
+        "drafts": 2,
+        "method": "function_calling",
+    }
     (done,) = [e for e in events if e["event"] == "judge_done"]
     assert done["status"] == "ok"
     # a panelist's progress comes from inside its subgraph, the judge's from the top
