@@ -136,13 +136,13 @@ async def _probe(base_url: str, headers: dict[str, str]) -> Capabilities:
     origin = base_url.rstrip("/").removesuffix("/v1")
     try:
         async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, headers=headers) as client:
-            props = await _get(client, f"{origin}/props")
+            props = await get_json(client, f"{origin}/props")
             if "default_generation_settings" in props or "build_info" in props:
                 return KNOWN["llama.cpp"]
-            ollama = await _get(client, f"{origin}/api/version")
+            ollama = await get_json(client, f"{origin}/api/version")
             if isinstance(ollama.get("version"), str):
                 return KNOWN["ollama"]
-            vllm = await _get(client, f"{origin}/version")
+            vllm = await get_json(client, f"{origin}/version")
             if isinstance(vllm.get("version"), str):
                 return KNOWN["vllm"]
     except (httpx.HTTPError, ValueError):
@@ -150,7 +150,8 @@ async def _probe(base_url: str, headers: dict[str, str]) -> Capabilities:
     return KNOWN["unknown"]
 
 
-async def _get(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
+async def get_json(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    """A server's JSON object at `url`, or {} for anything else (an error, a page)."""
     try:
         response = await client.get(url)
     except httpx.HTTPError:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from fusion.core.capabilities import get_json
 from fusion.core.endpoints import Endpoint, endpoint_for
 from fusion.core.loop_locks import LoopLocks
 from fusion.core.settings import DEFAULT_CONTEXT_WINDOW, Settings
@@ -63,13 +64,13 @@ async def _ask(endpoint: Endpoint, key: str | None) -> dict[str, int]:
     found: dict[str, int] = {}
     try:
         async with httpx.AsyncClient(timeout=LOOKUP_TIMEOUT_S, headers=headers) as client:
-            listed = await _get(client, f"{base}/models")
+            listed = await get_json(client, f"{base}/models")
             for item in listed.get("data") or [] if isinstance(listed, dict) else []:
                 size = _size(item)
                 if isinstance(item, dict) and size:
                     found[str(item.get("id"))] = size
             if not found:  # llama.cpp: one model, its slots' window in /props
-                props = await _get(client, f"{base.removesuffix('/v1')}/props")
+                props = await get_json(client, f"{base.removesuffix('/v1')}/props")
                 settings = props.get("default_generation_settings") if props else None
                 size = _size(settings) or _size(props)
                 if size:
@@ -77,17 +78,6 @@ async def _ask(endpoint: Endpoint, key: str | None) -> dict[str, int]:
     except (httpx.HTTPError, ValueError):
         pass
     return found
-
-
-async def _get(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    try:
-        response = await client.get(url)
-    except httpx.HTTPError:
-        return {}
-    if response.status_code != 200:
-        return {}
-    payload = response.json()
-    return payload if isinstance(payload, dict) else {}
 
 
 def _size(item: Any) -> int | None:
