@@ -17,13 +17,10 @@ critical path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +40,7 @@ from bench.harness import (
     ratio,
     servers,
 )
-from tests.fixtures.postgres import PostgresServer, start_postgres, stop_postgres
+from tests.fixtures.postgres import PostgresServer, running_postgres
 from tests.fixtures.serve import SERVER_KEY, free_port, launch_server, stop_server
 
 TITLE = "9. PostgreSQL: checkpoint cost against SQLite; runs over two serve replicas"
@@ -69,17 +66,6 @@ class Meter:
                 self.writes += name != "aget_tuple"
 
         return timed
-
-
-@contextlib.contextmanager
-def postgres() -> Iterator[PostgresServer]:
-    root = Path(tempfile.mkdtemp(prefix="fusion-bench-pg-"))
-    server = start_postgres(root)
-    try:
-        yield server
-    finally:
-        stop_postgres(server)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def _checkpoint_cost(
@@ -191,7 +177,7 @@ async def _replicas(options: Options, section: Section, lat: Latencies, origins:
 
 async def _measure(options: Options, section: Section) -> None:
     lat = Latencies(options.scale)
-    with postgres() as pg, servers(lat, child=True) as started:
+    with running_postgres("fusion-bench-pg-") as pg, servers(lat, child=True) as started:
         await _checkpoint_cost(options, section, lat, pg, started.home)
         env = {k: v for k, v in os.environ.items() if k != "OPENROUTER_API_KEY"}
         env |= started.env | {"FUSION_DB": pg.create_database()}
