@@ -28,7 +28,7 @@ from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, responses_in
 from tests.fixtures.postgres import PostgresServer
 from tests.fixtures.redis import running_redis
-from tests.test_platform import Part, chunk_text, split_event
+from tests.fixtures.stream_parts import Part, chunk_text, split_event
 
 GRAPH_ID = "fusion"
 FAST = ["vendor/fast-a", "vendor/fast-b"]
@@ -122,6 +122,7 @@ async def test_an_instance_killed_mid_run_is_finished_by_the_other_which_streams
 
     # the survivor's stream: the re-queued run's progress and the judge's tokens
     events = [p.data for p in parts if p.mode == "custom"]
+    assert {"event": "panelist_started", "model": SLOW} in events
     assert [e["model"] for e in events if e["event"] == "draft_done"][-1:] == [SLOW], events
     (started,) = [e for e in events if e["event"] == "judge_started"]
     assert started["drafts"] == 3
