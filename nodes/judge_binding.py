@@ -28,14 +28,16 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from fusion.core.context import JudgeMethod
+from fusion.nodes.judge_input import letters_for
 
 
 def bind_schema(
-    llm: ChatOpenAI, method: JudgeMethod, schema: type[BaseModel]
+    llm: ChatOpenAI, method: JudgeMethod, schema: type[BaseModel], *, responses: int
 ) -> Runnable[LanguageModelInput, BaseMessage]:
     """`llm` asked for `schema` the way `method` says: a forced tool call
     (`function_calling`), `response_format` with the schema (`json_schema`), or JSON
-    content described by the prompt (`json_mode`)."""
+    content described by the prompt (`json_mode`). `responses` is how many drafts the
+    judge reads (their letters bound a `json_schema`)."""
     tool = copy.deepcopy(_tool_of(schema))  # never share a dict the SDK may touch
     function = tool["function"]
     if method == "function_calling":
@@ -44,7 +46,7 @@ def bind_schema(
         json_schema = {
             "name": function["name"],
             "description": function.get("description", ""),
-            "schema": _bounded(function["parameters"]),
+            "schema": _bounded(function["parameters"], letters_for(responses)),
         }
         return llm.bind(response_format={"type": "json_schema", "json_schema": json_schema})
     return llm.bind(response_format={"type": "json_object"})
@@ -57,30 +59,32 @@ def _tool_of(schema: type[BaseModel]) -> dict[str, Any]:
     return convert_to_openai_tool(schema)
 
 
-# Generous for a capable model (a panel has at most 8 responses), tight enough that a
-# constrained 135M model reaches the answer within a few hundred tokens.
-MAX_ITEMS = 8
-MAX_ANALYSIS_CHARS = 600
-MAX_LETTER_CHARS = 2  # a response's letter: A, B, ...
+# Room for a summary (the answer carries the detail), tight enough that a constrained
+# model looping on one point reaches the answer in about 1,500 tokens (3 responses).
+MAX_POINTS = 4
+MAX_POINT_CHARS = 300
 LETTER_FIELDS = frozenset({"response", "responses"})
 UNBOUNDED_FIELDS = frozenset({"answer"})  # the answer is as long as the question needs
 
 
-def _bounded(schema: dict[str, Any], name: str = "") -> dict[str, Any]:
-    """A copy of `schema` whose arrays and strings (except the answer) are bounded."""
+def _bounded(schema: dict[str, Any], letters: list[str], name: str = "") -> dict[str, Any]:
+    """A copy of `schema` with bounded arrays and strings (except the answer); a
+    response's letter is one of `letters`, and a list of them has at most one each."""
     bounded = {
         key: (
-            {field: _bounded(sub, field) for field, sub in value.items()}
+            {field: _bounded(sub, letters, field) for field, sub in value.items()}
             if key == "properties"
-            else _bounded(value, name)
+            else _bounded(value, letters, name)
             if key == "items" and isinstance(value, dict)
             else value
         )
         for key, value in schema.items()
     }
     if bounded.get("type") == "array":
-        bounded.setdefault("maxItems", MAX_ITEMS)
+        per_response = name in LETTER_FIELDS or name == "stances"
+        bounded.setdefault("maxItems", len(letters) if per_response else MAX_POINTS)
+    elif bounded.get("type") == "string" and name in LETTER_FIELDS:
+        bounded.setdefault("enum", letters)
     elif bounded.get("type") == "string" and name not in UNBOUNDED_FIELDS:
-        limit = MAX_LETTER_CHARS if name in LETTER_FIELDS else MAX_ANALYSIS_CHARS
-        bounded.setdefault("maxLength", limit)
+        bounded.setdefault("maxLength", MAX_POINT_CHARS)
     return bounded

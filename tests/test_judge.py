@@ -131,10 +131,13 @@ async def test_a_json_schema_judge_is_asked_for_a_bounded_analysis_and_read_leni
     (request,) = llm_env.requests_for("vendor/judge")
     schema = request.body["response_format"]["json_schema"]["schema"]
     fields = schema["properties"]
-    assert fields["consensus"]["maxItems"] >= len(PANEL)
-    assert fields["consensus"]["items"]["maxLength"] > 0
-    stance = fields["contradictions"]["items"]["properties"]["stances"]["items"]
-    assert stance["properties"]["response"]["maxLength"] <= 2  # a letter
+    assert fields["consensus"]["maxItems"] < len(many)
+    assert fields["consensus"]["items"]["maxLength"] < len(long_point)
+    stances = fields["contradictions"]["items"]["properties"]["stances"]
+    assert stances["maxItems"] == len(PANEL)  # one stance per response at most
+    assert stances["items"]["properties"]["response"]["enum"] == ["A", "B"]
+    covered = fields["partial_coverage"]["items"]["properties"]["responses"]
+    assert covered["maxItems"] == len(PANEL) and covered["items"]["enum"] == ["A", "B"]
     assert "maxLength" not in fields["answer"]
     assert result.status == "ok" and result.answer == ANSWER.strip()
     assert result.analysis is not None and result.analysis.consensus == many
