@@ -26,6 +26,7 @@ from tests.fixtures.langgraph_dev import LangGraphDev, langgraph_dev
 from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, researcher
+from tests.fixtures.stream_parts import Part, chunk_text, split_event
 from tests.fixtures.web_server import ScriptedWebServer
 
 __all__ = ["langgraph_dev"]  # the fixture, registered for this module by the import
@@ -55,20 +56,6 @@ PROGRESS_EVENTS = {
 
 
 @dataclass(frozen=True)
-class Part:
-    """One server-sent event: its stream mode, its namespace (empty at the top level:
-    `("panelist:<task id>",)` inside a panelist) and its data."""
-
-    mode: str
-    namespace: tuple[str, ...]
-    data: Any
-
-    @property
-    def in_panel(self) -> bool:
-        return any(segment.split(":")[0] == "panelist" for segment in self.namespace)
-
-
-@dataclass(frozen=True)
 class StreamedRun:
     thread_id: str
     parts: list[Part]
@@ -81,12 +68,6 @@ class StreamedRun:
         return [(p.data[0], p.data[1]) for p in self.of("messages")]
 
 
-def split_event(event: str) -> tuple[str, tuple[str, ...]]:
-    """`"custom|panelist:1234"` -> `("custom", ("panelist:1234",))`."""
-    mode, _, namespace = event.partition("|")
-    return mode, tuple(namespace.split("|")) if namespace else ()
-
-
 def script_researchers(llm: ScriptedLLMServer, web: ScriptedWebServer) -> None:
     """Both panelists search, fetch the page found, and answer with its fact."""
     url = web.page("/otters", PAGE)
@@ -94,13 +75,6 @@ def script_researchers(llm: ScriptedLLMServer, web: ScriptedWebServer) -> None:
     for model in PANEL:
         llm.script(model, researcher("sea otters sleep", f"{model}: "))
     llm.script(JUDGE, echo_judge)
-
-
-def chunk_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
 
 
 async def assistant_id(client: LangGraphClient) -> str:
