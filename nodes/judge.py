@@ -85,6 +85,7 @@ async def judge(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]
             order=context.judge_order,
             one_call=spec.judge_single_call,
             max_completion_tokens=context.judge_max_completion_tokens,
+            responses=len(drafts),
             answer=outcome.answer,  # a fallback judge only adds what is missing
         )
         outcome.mode = outcome.mode or kept_mode

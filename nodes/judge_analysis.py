@@ -40,7 +40,9 @@ async def analyse(
     repairs: int = 1,
 ) -> JudgeAnalysis | None:
     """The structured analysis (hidden from `messages` mode), with `repairs` retries."""
-    structured = bind_schema(llm, method, JudgeAnalysis).with_config(tags=[TAG_NOSTREAM])
+    structured = bind_schema(llm, method, JudgeAnalysis, responses=outcome.responses).with_config(
+        tags=[TAG_NOSTREAM]
+    )
     for _attempt in range(repairs + 1):
         try:
             raw = await structured.ainvoke(conversation)

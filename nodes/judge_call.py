@@ -48,11 +48,12 @@ async def run_judge(
     order: JudgeOrder = "analysis_first",
     one_call: bool = True,
     max_completion_tokens: int | None,
+    responses: int,
     answer: AIMessage | None = None,
 ) -> JudgeOutcome:
     """Ask one judge for what is missing: the verdict, or only the analysis when
     `answer` is given. `messages_for(mode)` builds the judge's first messages."""
-    outcome = JudgeOutcome(answer=answer, method=method)
+    outcome = JudgeOutcome(answer=answer, method=method, responses=responses)
     cap = max_completion_tokens
     try:
         if answer is not None:

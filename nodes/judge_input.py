@@ -22,7 +22,12 @@ def assign_labels(drafts: list[Response], seed: int | None) -> list[tuple[str, R
     """Shuffle the drafts and letter them A, B, C... in the shuffled order."""
     shuffled = list(drafts)
     random.Random(seed).shuffle(shuffled)
-    return list(zip(string.ascii_uppercase, shuffled, strict=False))
+    return list(zip(letters_for(len(shuffled)), shuffled, strict=True))
+
+
+def letters_for(count: int) -> list[str]:
+    """The letters the judge knows `count` responses by: A, B, ..."""
+    return list(string.ascii_uppercase[:count])
 
 
 def judge_messages(

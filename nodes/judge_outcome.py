@@ -44,6 +44,8 @@ class JudgeOutcome:
     fallback: JudgeFallbackReason | None = None
     truncated: bool = False
     """The answer was cut at the judge's token limit (finish_reason `length`)."""
+    responses: int = 8
+    """How many drafts the judge reads: their letters bound a `json_schema`."""
 
 
 def record_error(outcome: JudgeOutcome, exc: Exception) -> None:

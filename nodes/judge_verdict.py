@@ -59,7 +59,7 @@ async def single_call(
         max_completion_tokens=max_completion_tokens,
         stream=True,
     )
-    provider = bind_schema(llm, method, JudgeVerdict)
+    provider = bind_schema(llm, method, JudgeVerdict, responses=outcome.responses)
     conversation = list(messages)
     for attempt in range(2):
         if attempt:

@@ -111,6 +111,38 @@ async def test_json_content_methods_stream_the_answer_too(
     assert result.usage.cost_usd == pytest.approx(0.002 + 0.0007)
 
 
+async def test_a_json_schema_judge_is_asked_for_a_bounded_analysis_and_read_leniently(
+    llm_env: ScriptedLLMServer,
+) -> None:
+    """Constrained decoders (llama.cpp, vLLM) keep a small model inside the schema until
+    it closes it: the analysis's lists and strings carry bounds so it ends, the answer
+    does not. A provider that ignores the bounds loses nothing: the reply is read by
+    the unbounded schema."""
+    long_point = "a point longer than any bound " * 40
+    many = [f"{long_point} {i}" for i in range(12)]
+
+    def overflowing_judge(request: ChatRequest) -> Structured:
+        analysis = analysis_for(responses_in(request)) | {"consensus": many}
+        return Structured({**analysis, "answer": ANSWER}, cost=0.0007)
+
+    script(llm_env, overflowing_judge)
+    _chunks, _events, result = await run(judge_method="json_schema")
+
+    (request,) = llm_env.requests_for("vendor/judge")
+    schema = request.body["response_format"]["json_schema"]["schema"]
+    fields = schema["properties"]
+    assert fields["consensus"]["maxItems"] < len(many)
+    assert fields["consensus"]["items"]["maxLength"] < len(long_point)
+    stances = fields["contradictions"]["items"]["properties"]["stances"]
+    assert stances["maxItems"] == len(PANEL)  # one stance per response at most
+    assert stances["items"]["properties"]["response"]["enum"] == ["A", "B"]
+    covered = fields["partial_coverage"]["items"]["properties"]["responses"]
+    assert covered["maxItems"] == len(PANEL) and covered["items"]["enum"] == ["A", "B"]
+    assert "maxLength" not in fields["answer"]
+    assert result.status == "ok" and result.answer == ANSWER.strip()
+    assert result.analysis is not None and result.analysis.consensus == many
+
+
 async def test_a_judge_ignoring_the_forced_tool_falls_back_to_two_calls_and_says_so(
     llm_env: ScriptedLLMServer,
 ) -> None:

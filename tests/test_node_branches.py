@@ -170,6 +170,7 @@ async def judge(**kwargs: Any) -> judge_call.JudgeOutcome:
         method="function_calling",
         order="answer_first",
         max_completion_tokens=None,
+        responses=2,
         **kwargs,
     )
 

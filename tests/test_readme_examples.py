@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fusion.core.settings import load_settings
 from fusion.graph import graph
 from tests.fixtures.cli import fusion_here
 from tests.fixtures.llm_replies import ChatRequest, Structured, Text
@@ -20,7 +21,7 @@ from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, responses_in
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
-LOCAL = README.split("### Local models: llama.cpp and Ollama", 1)[1].split("\n## ", 1)[0]
+LOCAL = README.split("## Local models and self-hosted search", 1)[1].split("\n## ", 1)[0]
 
 
 def local_model(name: str):  # type: ignore[no-untyped-def]
@@ -55,7 +56,9 @@ def test_the_llama_cpp_example_runs_with_no_key(
     assignment, command = words[0], words[1:]
     name, _ = assignment.split("=", 1)
     assert name == "FUSION_BASE_URL" and command[:2] == ["fusion", "ask"]
-    for model in {w for w in command[2:] if w.startswith("qwen")}:
+    assert "--panel" not in command and "--judge" not in command  # the defaults, no config
+    preset = load_settings().preset("quality")
+    for model in {*preset.panel, preset.judge, preset.fallback_judge or preset.judge}:
         llm_env.script(model, local_model(model))
 
     proc = fusion_here(*command[1:], env={**env, name: llm_env.base_url})
