@@ -10,30 +10,15 @@ and they were the largest part of the run's CPU after the model calls.
 every reader sees the same checkpoints) whose async methods run the whole sync call
 on one database thread: one crossing per checkpoint, per task's writes, per read.
 A write has committed before its `await` returns, as before, so what `fusion resume`
-relies on is unchanged.
-
-Even one crossing costs more CPU than the write it carries (waking the thread, the
-GIL handed back and forth, waking the loop: about 90 us measured alone), and a
-three-panelist answer made 34 for writes and 5 for reads. So a checkpoint or a task's writes is
-committed on the event loop itself when that cannot wait: the saver's lock is free
-(taken without blocking) and SQLite's write lock is too (busy timeout 0 for that
-statement). A commit on the write-ahead log with `synchronous=NORMAL` is a write to the
-page cache, no fsync; the log's checkpoints (which do fsync) are taken off the loop, on
-the thread (`wal_autocheckpoint` is off for this connection). Anything that would wait,
-another process writing, a read on the thread, goes to the thread as before. Reading
-one checkpoint (`aget_tuple`, at the start of every graph and subgraph run) is one
-indexed lookup and is done the same way; a listing (`alist`) can be long and always
-goes to the thread.
+relies on is unchanged. The event loop never touches the file.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,14 +35,6 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 T = TypeVar("T")
 
-BUSY_TIMEOUT_MS = 5000
-"""How long a write on the thread waits for another process's write lock (sqlite3's
-default `timeout`)."""
-
-WAL_CHECKPOINT_EVERY = 200
-"""Writes between two write-ahead-log checkpoints, taken on the thread (SQLite's own
-autocheckpoint takes one inside a commit every ~1000 pages: on the loop, now)."""
-
 
 class SqliteCheckpointer(SqliteSaver):
     """A SQLite checkpointer for async graphs; open it with `await open_sqlite(path)`
@@ -66,59 +43,13 @@ class SqliteCheckpointer(SqliteSaver):
     def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
         super().__init__(conn)
         self._thread = thread
-        self._inline_owner: int | None = None  # the thread writing with the lock held
-        self._writes = 0
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         call = functools.partial(fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._thread, call)
 
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)`, a write: see `_here`."""
-        self._writes += 1
-        if self._writes % WAL_CHECKPOINT_EVERY == 0:
-            self._thread.submit(self._checkpoint_wal)  # queued behind nothing we await
-        return await self._here(fn, *args)
-
-    async def _here(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` (a write, or a read of one checkpoint) run right here if nothing
-        would make it wait, else on the thread."""
-        if self.is_setup and self.lock.acquire(blocking=False):
-            self._inline_owner = threading.get_ident()
-            try:
-                self.conn.execute("PRAGMA busy_timeout = 0")
-                try:
-                    return fn(*args)
-                except sqlite3.OperationalError:  # another process writes: wait off the loop
-                    self.conn.rollback()
-                finally:
-                    self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            finally:
-                self._inline_owner = None
-                self.lock.release()
-        return await self._run(fn, *args)
-
-    def _checkpoint_wal(self) -> None:
-        with self.lock:
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    @contextlib.contextmanager
-    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
-        """`SqliteSaver.cursor`, which takes the lock, unless `_here` already holds it."""
-        if self._inline_owner != threading.get_ident():
-            with super().cursor(transaction) as cur:
-                yield cur
-            return
-        cur = self.conn.cursor()
-        try:
-            yield cur
-        finally:
-            if transaction:
-                self.conn.commit()
-            cur.close()
-
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await self._here(self.get_tuple, config)
+        return await self._run(self.get_tuple, config)
 
     async def alist(
         self,
@@ -143,7 +74,7 @@ class SqliteCheckpointer(SqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        return await self._write(self.put, config, checkpoint, metadata, new_versions)
+        return await self._run(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self,
@@ -152,7 +83,7 @@ class SqliteCheckpointer(SqliteSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        await self._write(self.put_writes, config, writes, task_id, task_path)
+        await self._run(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self._run(self.delete_thread, thread_id)
@@ -182,7 +113,6 @@ async def open_sqlite(path: Path) -> SqliteCheckpointer:
             saver = SqliteCheckpointer(conn, thread)
             saver.setup()  # WAL, tables, migrations
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA wal_autocheckpoint=0")  # taken on the thread instead
         except BaseException:
             conn.close()
             raise

@@ -39,37 +39,3 @@ async def test_sixty_runs_at_once_on_one_database_all_finish(
     assert [r.status for r in results] == ["ok"] * 60
     async with open_checkpointer(isolated_run_db) as saver:
         assert set(await thread_ids(saver, limit=100)) == {r.thread_id for r in results}
-
-
-async def test_a_write_waits_off_the_loop_while_another_process_holds_the_database(
-    tmp_path: Path,
-) -> None:
-    """Checkpoints commit on the event loop only when nothing would make them wait:
-    with another connection holding SQLite's write lock, the write goes to the saver's
-    thread, the loop keeps running, and the write lands once the lock is let go."""
-    import sqlite3
-
-    from langgraph.checkpoint.base import empty_checkpoint
-
-    db = tmp_path / "runs.sqlite"
-    async with open_checkpointer(db) as saver:
-        config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
-        other = sqlite3.connect(db, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")  # another process writing
-        write = asyncio.create_task(saver.aput(config, empty_checkpoint(), {}, {}))
-        ticks = 0
-        while ticks < 20:  # the loop is free while the write waits
-            await asyncio.sleep(0.01)
-            ticks += 1
-        assert not write.done()
-        other.execute("COMMIT")
-        other.close()
-        saved = await write
-        found = await saver.aget_tuple(saved)
-        assert found is not None
-        assert (
-            found.config["configurable"]["checkpoint_id"] == saved["configurable"]["checkpoint_id"]
-        )
-        # with the lock free, the next write commits at once, on the loop
-        again = await saver.aput(config, empty_checkpoint(), {}, {})
-        assert await saver.aget_tuple(again) is not None
