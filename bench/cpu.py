@@ -37,6 +37,7 @@ from bench.harness import (
     servers,
 )
 from bench.scripted import model_id
+from tests.fixtures.serve import stop_server
 
 TITLE = "7. CPU per answer: fusion serve against a stateless peer"
 KEY = "bench-server-key"
@@ -104,12 +105,7 @@ def started(name: str, module_args: list[str], env: dict[str, str]) -> Iterator[
             time.sleep(0.1)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 async def answers(server: Server, n: int, panel: list[str], judge: str, web: bool) -> float:

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from fusion.serve.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.serve import SERVER_KEY, _wait_ready, free_port
+from tests.fixtures.serve import SERVER_KEY, _wait_ready, free_port, stop_server
 
 AUTH = {"Authorization": f"Bearer {SERVER_KEY}"}
 
@@ -63,12 +63,7 @@ def server(
         _wait_ready(proc, f"http://127.0.0.1:{port}/v1", log)
         yield Server(f"http://127.0.0.1:{port}", port, proc.pid, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def rss_mb(pid: int) -> float:
