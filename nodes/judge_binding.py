@@ -64,7 +64,7 @@ def _tool_of(schema: type[BaseModel]) -> dict[str, Any]:
 MAX_POINTS = 4
 MAX_POINT_CHARS = 300
 LETTER_FIELDS = frozenset({"response", "responses"})
-UNBOUNDED_FIELDS = frozenset({"answer"})  # the answer is as long as the question needs
+UNBOUNDED_FIELDS = frozenset({"answer"})  # as long as the question needs, never empty
 
 
 def _bounded(schema: dict[str, Any], letters: list[str], name: str = "") -> dict[str, Any]:
@@ -85,6 +85,10 @@ def _bounded(schema: dict[str, Any], letters: list[str], name: str = "") -> dict
         bounded.setdefault("maxItems", len(letters) if per_response else MAX_POINTS)
     elif bounded.get("type") == "string" and name in LETTER_FIELDS:
         bounded.setdefault("enum", letters)
-    elif bounded.get("type") == "string" and name not in UNBOUNDED_FIELDS:
+    elif bounded.get("type") == "string" and name in UNBOUNDED_FIELDS:
+        # an empty answer is never a verdict: a grammar that allows one let a small
+        # model close the string at once, twice in a row (judge_empty_completion)
+        bounded.setdefault("minLength", 1)
+    elif bounded.get("type") == "string":
         bounded.setdefault("maxLength", MAX_POINT_CHARS)
     return bounded

@@ -138,7 +138,7 @@ async def test_a_json_schema_judge_is_asked_for_a_bounded_analysis_and_read_leni
     assert stances["items"]["properties"]["response"]["enum"] == ["A", "B"]
     covered = fields["partial_coverage"]["items"]["properties"]["responses"]
     assert covered["maxItems"] == len(PANEL) and covered["items"]["enum"] == ["A", "B"]
-    assert "maxLength" not in fields["answer"]
+    assert "maxLength" not in fields["answer"] and fields["answer"]["minLength"] == 1
     assert result.status == "ok" and result.answer == ANSWER.strip()
     assert result.analysis is not None and result.analysis.consensus == many
 
