@@ -23,9 +23,11 @@ from bench.harness import Options, Section, median, ms, ratio, repo_root
 
 TITLE = "6. CLI start-up and import time (fresh interpreter each)"
 
-# The console script installed beside this interpreter: an unactivated venv (as in CI)
-# has it there but not on PATH.
-FUSION = shutil.which("fusion") or str(Path(sys.executable).with_name("fusion"))
+# The console script installed beside this interpreter, first: an unactivated venv (as
+# in CI) has it there but not on PATH, and a `fusion` found first on PATH may belong to
+# another interpreter (a pyenv shim here ran one without the package).
+_BESIDE = Path(sys.executable).with_name("fusion")
+FUSION = str(_BESIDE) if _BESIDE.is_file() else shutil.which("fusion") or str(_BESIDE)
 
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
