@@ -5,7 +5,8 @@ JSON-schema support lack $ref), and the client never parses the reply: the judge
 reads it itself, so an unusable reply gets a typed reason and a repair instead of
 an exception from the SDK.
 
-For `json_schema` the schema also carries bounds (`maxItems`, `maxLength`). Servers
+For `json_schema` the schema also carries bounds (`maxItems`, `maxLength`, the
+responses' letters as an `enum`, a non-empty answer). Servers
 that enforce a schema by constrained decoding (llama.cpp, vLLM, Ollama) keep a small
 model inside the grammar until it closes the object: measured with llama.cpp and
 SmolLM2-135M, the unbounded analysis ran to the end of a 4,096-token window three
