@@ -45,5 +45,8 @@ def serve(args: argparse.Namespace) -> int:
         create_app(db=args.db), host=args.host, port=args.port, log_level=args.log_level
     )
     logging.getLogger("uvicorn.access").addFilter(path_only)  # after uvicorn set up logging
+    from fusion.serve.heap import settle
+
+    settle()  # this process is the server's alone: freeze start-up's heap (see heap.py)
     uvicorn.Server(config).run()
     return 0
