@@ -21,6 +21,7 @@ BENCHES = [
     "web",
     "postgres",
 ]
+OPT_IN = ["profile"]  # needs py-spy and the right to attach to a process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "names",
         nargs="*",
-        choices=[[], *BENCHES],
+        choices=[[], *BENCHES, *OPT_IN],
         metavar="NAME",
-        help=f"benches to run (default all): {', '.join(BENCHES)}",
+        help=f"benches to run (default all): {', '.join(BENCHES)}; also: {', '.join(OPT_IN)}",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     add_options(parser)

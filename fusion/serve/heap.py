@@ -24,7 +24,7 @@ YOUNG_THRESHOLD = 10_000
 def settle() -> None:
     """Import what the first answer would, then freeze the heap and raise the young
     generation's threshold. Call once, before serving."""
-    import fusion.api  # noqa: F401
+    import fusion.api
     import fusion.graph.builder  # noqa: F401  (compiles the graph)
 
     gc.collect()
