@@ -136,8 +136,16 @@ async def answers(server: Server, n: int, panel: list[str], judge: str, web: boo
 async def per_answer(
     server: Server, n: int, panel: list[str], judge: str, web: bool = False
 ) -> tuple[float, float]:
-    """(CPU seconds per answer, median wall seconds) over `n` answers."""
+    """(CPU seconds per answer, median wall seconds) over `n` answers, after a warm-up."""
     await answers(server, 1, panel, judge, web)  # imports, pools, first compile
+    return await measured(server, n, panel, judge, web)
+
+
+async def measured(
+    server: Server, n: int, panel: list[str], judge: str, web: bool = False
+) -> tuple[float, float]:
+    """(CPU seconds per answer, median wall seconds) over `n` answers and the one
+    `answers` runs first; the server should be warm."""
     before = cpu_seconds(server.proc.pid)
     wall = await answers(server, n, panel, judge, web)
     return (cpu_seconds(server.proc.pid) - before) / (n + 1), wall

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bench.cpu import KEY, Server, answers, cpu_seconds, panel_of, started
+from bench.cpu import KEY, answers, measured, panel_of, started
 from bench.harness import Latencies, Options, Section, ms, run_async, servers
 
 TITLE = "10. Where a served answer's CPU goes (py-spy, fusion serve)"
@@ -85,13 +85,6 @@ def sampled(pid: int, out: Path) -> Iterator[None]:
         )
 
 
-async def _cpu_per_answer(server: Server, n: int, panel: list[str], judge: str, web: bool) -> float:
-    """Server CPU per answer over `n` answers and the one `answers` runs first."""
-    before = cpu_seconds(server.proc.pid)
-    await answers(server, n, panel, judge, web)
-    return (cpu_seconds(server.proc.pid) - before) / (n + 1)
-
-
 def run(options: Options) -> Section:
     section = Section(TITLE)
     lat = Latencies(options.scale)
@@ -100,14 +93,14 @@ def run(options: Options) -> Section:
     with servers(lat, child=True) as running:
         env = running.env | {"FUSION_SERVER_API_KEY": KEY}
         args = ["fusion.cli.main", "serve", "--log-level", "warning"]
+        judge = lat.judge_model()
         with started("fusion serve", args, env) as server:
             for size, web in CONFIGS:
                 panel = panel_of(size, lat, "research" if web else "draft")
-                judge = lat.judge_model()
                 run_async(answers(server, 1, panel, judge, web))  # warm: imports, pools
                 out = keep / f"panel{size}-{'tools' if web else 'notools'}.txt"
                 with sampled(server.proc.pid, out):
-                    cpu = run_async(_cpu_per_answer(server, n, panel, judge, web))
+                    cpu, _ = run_async(measured(server, n, panel, judge, web))
                 split = shares(out.read_text().splitlines())
                 label = f"{size} panelists, {'a search and a fetch round' if web else 'no tools'}"
                 section.add(f"{label}: CPU per answer (sampled)", ms(cpu))
