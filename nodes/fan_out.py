@@ -108,7 +108,7 @@ async def _prefetch(
     return research
 
 
-def spawn_panel(state: FusionState) -> list[Send]:
+async def spawn_panel(state: FusionState) -> list[Send]:
     """One `Send` per panelist, each bounded by the run's deadline; a resumed failed
     run sends only the panelists listed in `rerun`. Reads state only, so a resume
     can re-enter the graph here without a runtime."""

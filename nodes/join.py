@@ -31,5 +31,5 @@ async def join(state: FusionState, runtime: Runtime[Context]) -> dict[str, Any]:
     }
 
 
-def route_after_join(state: FusionState) -> str:
+async def route_after_join(state: FusionState) -> str:
     return END if state.get("failure_reason") else JUDGE_NODE

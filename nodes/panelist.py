@@ -183,7 +183,7 @@ def _within_budget(reply: AIMessage, budget_left: int) -> AIMessage:
     )
 
 
-def route_after_model(state: PanelistState) -> list[Send] | str:
+async def route_after_model(state: PanelistState) -> list[Send] | str:
     """Send each tool call to its tool node (in parallel), or go write the draft."""
     if state.get("error"):
         return DRAFT_NODE

@@ -81,7 +81,7 @@ async def test_tool_calls_go_to_their_tool_nodes(monkeypatch: pytest.MonkeyPatch
     update = await call_model(state(), Runtime(context=Context(max_tool_calls=4)))
 
     assert script.tools == [["web_search", "web_fetch"]]  # tools offered
-    sends = route(state(*update["messages"]))
+    sends = await route(state(*update["messages"]))
     assert isinstance(sends, list) and all(isinstance(s, Send) for s in sends)
     assert [s.node for s in sends] == [SEARCH_NODE, FETCH_NODE]
 
@@ -104,7 +104,7 @@ async def test_a_spent_budget_offers_no_tools_and_asks_for_the_draft(
 
     assert script.tools == [[]]
     assert script.calls[0][-1].text == BUDGET_SPENT
-    assert route(state(*loop, *update["messages"])) == DRAFT_NODE
+    assert await route(state(*loop, *update["messages"])) == DRAFT_NODE
 
 
 async def test_no_web_offers_no_tools(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +123,7 @@ async def test_a_failed_call_becomes_a_typed_failure_and_no_draft(
     update = await call_model(state(), Runtime(context=Context()))
 
     assert update["error"]["reason"] == "rate_limited"
-    assert route(state(**update)) == DRAFT_NODE
+    assert await route(state(**update)) == DRAFT_NODE
     drafted = await write_draft(state(**update))
     assert drafted["failed_models"] == [update["error"]]
     assert drafted["responses"][0]["status"] == "failed"
