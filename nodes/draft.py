@@ -115,7 +115,7 @@ async def write_draft(state: PanelistState) -> dict[str, Any]:
     return {"responses": [response]}
 
 
-def panelist_failed(state: PanelistInput, error: NodeError) -> dict[str, Any]:
+async def panelist_failed(state: PanelistInput, error: NodeError) -> dict[str, Any]:
     """Error handler of the panelist node: record the failure, let siblings finish."""
     reason, message = classify(error.error)
     model_id = state["model"]
