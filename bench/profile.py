@@ -31,7 +31,7 @@ SAMPLE_RATE = 250  # per second: enough for a few thousand samples a configurati
 BUCKETS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern))
     for name, pattern in (
-        ("checkpoint writes", r"sqlite_saver|sqlite/__init__|concurrent/futures"),
+        ("checkpoint writes", r"sqlite_saver|sqlite/__init__"),
         (
             "model calls",
             r"language_models/|core/providers\.py|openai/|langchain_openai|judge_stream\.py",
@@ -39,6 +39,8 @@ BUCKETS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("web tools", r"tools/(fetch|search|download|extract|prefetch|netguard)|tavily|tool_node"),
         ("LangGraph steps", r"pregel/|graph/state\.py|_internal/_|graph/_branch|channels/"),
         ("HTTP server", r"fastapi/|starlette/|uvicorn/protocols"),
+        # what is left of a worker thread: picking up and handing back its work
+        ("thread hand-offs", r"concurrent/futures|threading\.py"),
     )
 )
 OTHER = "other (event loop, GC, JSON)"
