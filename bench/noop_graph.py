@@ -1,5 +1,6 @@
 """A one-node graph, served next to Fusion by `langgraph dev` in the concurrency bench:
-what a run costs the server itself, to tell it apart from what Fusion costs."""
+what a run costs the server itself, to tell it apart from what Fusion costs. Its node
+is async, as Fusion's are: LangGraph would hand a sync one to a new thread pool."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ class State(TypedDict, total=False):
     status: str
 
 
-def done(state: State) -> dict[str, Any]:
+async def done(state: State) -> dict[str, Any]:
     return {"status": "ok"}
 
 
