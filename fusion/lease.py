@@ -253,16 +253,9 @@ async def _execute(saver: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[
 
 
 async def _run(saver: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    if _kind(saver) == "sqlite":  # on the saver's own database thread, one crossing
-        return await saver._run(_run_sqlite, saver, sql, params)  # type: ignore[no-any-return]
+    if isinstance(saver, SqliteCheckpointer):
+        return await saver.aexecute(sql, params)
     return await _run_postgres(saver, sql.replace("?", "%s"), params)
-
-
-def _run_sqlite(saver: SqliteCheckpointer, sql: str, params: tuple[Any, ...]) -> list[Any]:
-    with saver.lock:
-        rows = [tuple(row) for row in saver.conn.execute(sql, params).fetchall()]
-        saver.conn.commit()
-    return rows
 
 
 async def _run_postgres(saver: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -4,8 +4,9 @@
 
 SQLite: concurrent `fuse()` calls on the same file used to open a connection each,
 and SQLite answered the writers that lost the race with "database is locked" (47 of
-600 runs at 100 at once). One connection, whose saver serialises its own writes on
-its own thread (`fusion.sqlite_saver`), has no such race. Commits use
+600 runs at 100 at once). One saver per file and loop has no such race: its small
+calls run at once on a connection that never waits, and anything that would wait
+goes to its own thread (`fusion.sqlite_saver`). Commits use
 `synchronous=NORMAL` on SQLite's write-ahead log: a crash or `kill -9` of the process
 loses nothing committed (what `fusion resume` relies on); only an operating-system
 crash or power cut can lose the last commits.
