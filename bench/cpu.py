@@ -1,12 +1,17 @@
 """CPU and memory per answer: `fusion serve` beside a minimal stateless peer.
 
-Both servers run in their own process, answer the same OpenAI client, and call the
-same scripted models (in a third process). A server's CPU per answer is the user +
+Each server runs in its own process, answers the same OpenAI client, and calls the
+same scripted models (in another process). A server's CPU per answer is the user +
 system time its process tree spent over a batch of sequential answers, divided by
 the answers; its memory is its peak resident set (VmHWM). The peer (`bench.peer`)
 fans out, calls one judge and keeps nothing; Fusion checkpoints every step in SQLite,
-so that each paid call survives a crash. Fusion's own growth is measured too: from 3
-to 8 panelists, and from 0 to 2 tool rounds (a search round and a fetch round).
+so that each paid call survives a crash. Between the two, the graph floor
+(`bench.graph_floor`) makes the peer's calls from a minimal LangGraph graph of Fusion's
+shape, checkpointed by Fusion's SQLite saver, and once more without checkpoints: what
+any graph of that shape pays per answer, so Fusion's CPU splits into LangGraph's, its
+checkpoints' and its own above them (fusion / floor). Fusion's own growth is measured
+too: from 3 to 8 panelists, and from 0 to 2 tool rounds (a search round and a fetch
+round).
 """
 
 from __future__ import annotations
@@ -165,6 +170,10 @@ async def _measure(options: Options, section: Section, lat: Latencies, env: dict
     with started("peer", ["bench.peer"], served) as peer:
         peer_cpu, peer_wall = await per_answer(peer, n, three, judge)
         peer_peak = peak_rss(peer.proc.pid)
+    with started("graph floor", ["bench.graph_floor"], served) as floor:
+        floor_cpu, _ = await per_answer(floor, n, three, judge)
+    with started("bare graph", ["bench.graph_floor", "--no-checkpoints"], served) as bare:
+        bare_cpu, _ = await per_answer(bare, n, three, judge)
     fusion_args = ["fusion.cli.main", "serve", "--log-level", "warning"]
     with started("fusion serve", fusion_args, served) as fusion:
         cpu3, wall3 = await per_answer(fusion, n, three, judge)
@@ -175,6 +184,11 @@ async def _measure(options: Options, section: Section, lat: Latencies, env: dict
     section.add("CPU per answer, fusion serve (3 panelists)", ms(cpu3))
     section.add("CPU per answer, stateless peer (3 panelists)", ms(peer_cpu))
     section.add("  fusion / peer CPU", ratio(cpu3 / peer_cpu), "<= 2.0")
+    section.add("CPU per answer, bare graph (no checkpoints)", ms(bare_cpu), "", "LangGraph alone")
+    section.add("  bare graph / peer CPU", ratio(bare_cpu / peer_cpu))
+    section.add("CPU per answer, graph floor (checkpoints)", ms(floor_cpu), "", "+ SQLite, sync")
+    section.add("  graph floor / peer CPU", ratio(floor_cpu / peer_cpu))
+    section.add("  fusion / graph floor CPU", ratio(cpu3 / floor_cpu))
     section.add("peak memory, fusion serve", mib(fusion_peak), "", "after the 3-panelist batch")
     section.add("peak memory, stateless peer", mib(peer_peak))
     section.add("  fusion / peer memory", ratio(fusion_peak / peer_peak))
@@ -188,6 +202,10 @@ async def _measure(options: Options, section: Section, lat: Latencies, env: dict
         "cpu_fusion_s": cpu3,
         "cpu_peer_s": peer_cpu,
         "cpu_ratio": cpu3 / peer_cpu,
+        "cpu_bare_graph_s": bare_cpu,
+        "cpu_graph_floor_s": floor_cpu,
+        "cpu_floor_over_peer": floor_cpu / peer_cpu,
+        "cpu_fusion_over_floor": cpu3 / floor_cpu,
         "cpu_fusion_8_s": cpu8,
         "cpu_growth_8_over_3": cpu8 / cpu3,
         "cpu_fusion_tools_s": tools3,

@@ -15,7 +15,8 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
@@ -31,13 +32,45 @@ JUDGE_PROMPT = (
 )
 
 
-def create_app(base_url: str, api_key: str) -> Starlette:
+Chat = Callable[[str, list[dict[str, Any]]], Awaitable[tuple[str, dict[str, Any]]]]
+"""One model call: (model, messages) -> (reply text, usage)."""
+Answer = Callable[[str, list[str], str], Awaitable[tuple[str, list[dict[str, Any]]]]]
+"""One answer: (question, panel, judge) -> (answer, every call's usage)."""
+Setup = Callable[[Chat], AbstractAsyncContextManager[Answer]]
+"""What answers, made from the server's `Chat` for the server's lifetime."""
+
+
+def judge_messages(question: str, drafts: list[str]) -> list[dict[str, Any]]:
+    shown = "\n\n".join(
+        f'<response id="{chr(65 + i)}">\n{text}\n</response>' for i, text in enumerate(drafts)
+    )
+    return [
+        {"role": "system", "content": JUDGE_PROMPT},
+        {"role": "user", "content": f"Question: {question}\n\n{shown}"},
+    ]
+
+
+@contextlib.asynccontextmanager
+async def stateless(chat: Chat) -> AsyncIterator[Answer]:
+    """The whole peer: the panel at once, then the judge; nothing kept."""
+
+    async def answer(question: str, panel: list[str], judge: str) -> tuple[str, list[Any]]:
+        asked = [{"role": "user", "content": question}]
+        drafts = await asyncio.gather(*(chat(model, asked) for model in panel))
+        text, judge_usage = await chat(judge, judge_messages(question, [d for d, _ in drafts]))
+        return text, [u for _, u in drafts] + [judge_usage]
+
+    yield answer
+
+
+def create_app(base_url: str, api_key: str, setup: Setup = stateless) -> Starlette:
     client = httpx.AsyncClient(
         base_url=base_url,
         headers={"Authorization": f"Bearer {api_key}"},
         timeout=120,
         limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
     )
+    answerer: list[Answer] = []
 
     async def chat(model: str, messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         reply = await client.post("/chat/completions", json={"model": model, "messages": messages})
@@ -49,20 +82,7 @@ def create_app(base_url: str, api_key: str) -> Starlette:
         body = await request.json()
         options = body.get("fusion") or {}
         question = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
-        asked = [{"role": "user", "content": question}]
-        drafts = await asyncio.gather(*(chat(model, asked) for model in options["panel"]))
-        shown = "\n\n".join(
-            f'<response id="{chr(65 + i)}">\n{text}\n</response>'
-            for i, (text, _) in enumerate(drafts)
-        )
-        answer, judge_usage = await chat(
-            options["judge"],
-            [
-                {"role": "system", "content": JUDGE_PROMPT},
-                {"role": "user", "content": f"Question: {question}\n\n{shown}"},
-            ],
-        )
-        usages = [u for _, u in drafts] + [judge_usage]
+        answer, usages = await answerer[0](question, options["panel"], options["judge"])
         prompt = sum(int(u.get("prompt_tokens", 0)) for u in usages)
         completion = sum(int(u.get("completion_tokens", 0)) for u in usages)
         return JSONResponse(
@@ -91,7 +111,9 @@ def create_app(base_url: str, api_key: str) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
+        async with setup(chat) as answer:
+            answerer.append(answer)
+            yield
         await client.aclose()
 
     return Starlette(
@@ -103,13 +125,17 @@ def create_app(base_url: str, api_key: str) -> Starlette:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.peer")
+def serve(setup: Setup, port: int) -> None:
+    """Serve `setup`'s answers on 127.0.0.1:`port`, models from `FUSION_BASE_URL`."""
+    app = create_app(os.environ["FUSION_BASE_URL"], os.environ.get("FUSION_API_KEY", "x"), setup)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def port_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    app = create_app(os.environ["FUSION_BASE_URL"], os.environ.get("FUSION_API_KEY", "x"))
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    return parser
 
 
 if __name__ == "__main__":
-    main()
+    serve(stateless, port_parser("python -m bench.peer").parse_args().port)
