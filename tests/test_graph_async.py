@@ -12,7 +12,9 @@ import functools
 from typing import Any
 
 from langchain_core.runnables.config import run_in_executor
+from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from typing_extensions import TypedDict
 
 from fusion.graph import graph
 from fusion.graph.panel import build_panel
@@ -40,3 +42,34 @@ def test_no_node_or_edge_is_handed_to_a_thread() -> None:
     assert {"edge fan_out -> spawn_panel", "edge model -> route_after_model"} <= set(checked)
     threaded = sorted(name for name, part in checked.items() if _handed_to_a_thread(part))
     assert threaded == [], f"sync parts run in a new thread pool per call: {threaded}"
+
+
+class _Counter(TypedDict):
+    n: int
+
+
+def _sync_step(state: _Counter) -> dict[str, Any]:
+    return {"n": state["n"] + 1}
+
+
+async def _async_step(state: _Counter) -> dict[str, Any]:
+    return {"n": state["n"] + 1}
+
+
+def _sync_route(state: _Counter) -> str:
+    return END
+
+
+def test_the_check_flags_a_sync_node_and_edge() -> None:
+    """A control: if a LangGraph release wrapped sync callables another way, the test
+    above would pass without checking anything; this one would fail first."""
+    builder = StateGraph(_Counter)
+    builder.add_node("step", _sync_step)
+    builder.add_node("async_step", _async_step)
+    builder.add_edge(START, "step")
+    builder.add_edge("step", "async_step")
+    builder.add_conditional_edges("async_step", _sync_route, [END])
+    parts = _callables(builder.compile())
+
+    threaded = sorted(name for name, part in parts.items() if _handed_to_a_thread(part))
+    assert threaded == ["edge async_step -> _sync_route", "node step"]
