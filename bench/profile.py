@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -63,7 +64,8 @@ def shares(collapsed: Iterable[str]) -> dict[str, float]:
 
 
 def _py_spy() -> str:
-    found = shutil.which("py-spy")
+    """py-spy on PATH, else beside this Python (a venv used without activating it)."""
+    found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if found is None:
         raise RuntimeError('bench profile needs py-spy: pip install -e ".[dev]"')
     return found
