@@ -33,6 +33,27 @@ those streamed before: a fallback judge, the verdict asked for again, or the two
 fallback. (A fallback judge given an earlier answer only adds the analysis: no new
 answer tokens come, and the earlier answer stands.)"""
 
+
+class StreamedAnswer:
+    """The judge's answer as streamed so far, read the way `ANSWER_RESTARTS` says:
+    after a restart the earlier text stays until a new token replaces it, so a
+    fallback judge that only adds the analysis never blanks the answer shown."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self._restart = False
+
+    def on_event(self, event: str | None) -> None:
+        if event in ANSWER_RESTARTS:
+            self._restart = True
+
+    def add(self, chunk: str) -> bool:
+        """Append one streamed piece; True when it began a new answer."""
+        restarted, self._restart = self._restart, False
+        self.text = chunk if restarted else self.text + chunk
+        return restarted
+
+
 ToolName = Literal["web_search", "web_fetch"]
 
 

@@ -268,6 +268,29 @@ def test_the_live_view_drops_a_superseded_answer_tail(event: str) -> None:
     assert "The second try" in second and "A first try" not in second
 
 
+def test_the_live_view_keeps_the_answer_a_fallback_judge_only_analyses() -> None:
+    """A fallback judge given the answer writes no answer tokens: the tail stays."""
+    import io
+
+    from rich.console import Console
+
+    from fusion.cli.live import LiveView
+
+    out = io.StringIO()
+    console = Console(file=out, width=100, color_system=None)
+    view = LiveView(console, ["vendor/a"], "vendor/judge")
+    view.on_event({"event": "judge_started", "model": "vendor/judge", "drafts": 1})
+    view.on_answer("The kept answer")
+    view.on_event(
+        {"event": "judge_done", "model": "vendor/judge", "status": "judge_not_valid_json"}
+    )
+    view.on_event({"event": "judge_started", "model": "vendor/backup", "drafts": 1})
+    console.print(view.live.renderable)
+
+    assert "vendor/backup" in out.getvalue()
+    assert "The kept answer" in out.getvalue().split("answer so far")[-1]
+
+
 def test_a_hostile_database_path_and_thread_id_are_printed_as_data(
     llm_env: ScriptedLLMServer, tmp_path: Path
 ) -> None:

@@ -250,6 +250,43 @@ def test_a_judge_asked_again_replaces_its_streamed_answer_and_says_why(
     assert len(llm.requests_for("vendor/judge")) == 2
 
 
+def test_a_fallback_judge_that_only_analyses_keeps_the_answer_shown(
+    signed_in: Watched, web_app: WebApp, llm: ScriptedLLMServer
+) -> None:
+    """The judge streams an answer but never a valid analysis; the fallback judge is
+    given that answer and writes only the analysis, so the answer stays on screen."""
+    kept = "The kept answer, written by the first judge."
+    llm.script("vendor/a", Text("Draft alpha.", cost=0.001))
+    llm.script("vendor/judge", lambda r: Structured({"consensus": 42, "answer": kept}))
+
+    def slow_backup(request: ChatRequest) -> Text | Structured:
+        reply = echo_judge(request)
+        reply.delay = 1.0  # long enough for a blanked answer to be seen
+        return reply
+
+    llm.script("vendor/backup", slow_backup)
+    llm.chunk_delay = 0.03
+    page = signed_in.page
+    page.get_by_label("Question").fill("Will the fallback judge keep the answer?")
+    page.get_by_label("Preset", exact=True).select_option("backed")
+    page.locator("#advanced summary").click()
+    page.get_by_label("Web search and reading").uncheck()
+    page.get_by_label("Question").press("Enter")
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    page.evaluate(WATCH_ANSWER)
+    page.locator(".judge-status", has_text="vendor/backup").wait_for()
+    page.locator("#run-root[data-finished]").wait_for()
+
+    seen: list[str] = page.evaluate("window.__answers")
+    first = next(i for i, text in enumerate(seen) if text.strip())
+    assert all(text.strip() for text in seen[first:]), f"the answer was blanked: {seen}"
+    assert kept in seen[-1]
+    assert kept in page.locator("#answer").inner_text()
+    (backup,) = llm.requests_for("vendor/backup")
+    assert kept in backup.text  # the fallback was given the answer, and analysed it
+    assert "Draft alpha." in page.locator("#analysis").inner_text()  # the fallback's
+
+
 def test_the_page_asks_for_the_key_in_a_form_never_in_a_url(browser: Any, web_app: WebApp) -> None:
     watched = open_page(browser)
     page = watched.page

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fusion.cli.terminal import data, one_line
+from fusion.core.events import StreamedAnswer
 
 ANSWER_LINES = 6
 """How many of the answer's last lines the live view shows while it streams."""
@@ -48,7 +49,7 @@ class LiveView:
         self.console = console
         self.rows = {m: Row(m) for m in panel}
         self.judge = Row(judge)
-        self.answer = ""
+        self._answer = StreamedAnswer()
         self.finished = False
         # a callable renderable: the seconds keep ticking between events
         self.live = Live(get_renderable=self._view, console=console, refresh_per_second=8)
@@ -64,14 +65,13 @@ class LiveView:
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind, model = event.get("event"), str(event.get("model", ""))
+        self._answer.on_event(kind)  # new answer text, if any comes, replaces the old
         if kind == "judge_started":
             self.judge = Row(model, "analysing the drafts", started=time.monotonic())
-            self.answer = ""
         elif kind in ("judge_retry", "judge_fallback"):
             retry = kind == "judge_retry"
             self.judge.state = "asking again" if retry else "in two calls"
             self.judge.detail = str(event.get("reason") or "")
-            self.answer = ""  # what it streamed so far is superseded
         elif kind == "judge_done":
             status = event.get("status")
             self.judge.state = "done" if status == "ok" else "failed"
@@ -83,8 +83,11 @@ class LiveView:
 
     def on_answer(self, text: str) -> None:
         """A chunk of the judge's answer: the answer's tail grows under the table."""
-        self.answer += text
-        self.judge.state, self.judge.detail = "writing the answer", f"{len(self.answer):,} chars"
+        self._answer.add(text)
+        self.judge.state, self.judge.detail = (
+            "writing the answer",
+            f"{len(self._answer.text):,} chars",
+        )
         self.live.refresh()
 
     def on_values(self, state: dict[str, Any]) -> None:
@@ -118,9 +121,9 @@ class LiveView:
         for row in self.rows.values():
             table.add_row(*_cells(row, now, row.model))
         table.add_row(*_cells(self.judge, now, f"judge {self.judge.model}"))
-        if self.finished or not self.answer:
+        if self.finished or not self._answer.text:
             return table
-        lines = self.answer.rstrip("\n").split("\n")[-ANSWER_LINES:]
+        lines = self._answer.text.rstrip("\n").split("\n")[-ANSWER_LINES:]
         tail = [data(line, "dim") for line in lines]
         for line in tail:
             line.no_wrap, line.overflow = True, "ellipsis"

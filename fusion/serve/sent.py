@@ -10,7 +10,7 @@ attempt only.
 
 from __future__ import annotations
 
-from fusion.core.events import ANSWER_RESTARTS
+from fusion.core.events import StreamedAnswer
 
 RESTARTED = (
     "\n\n---\n\n"
@@ -24,25 +24,24 @@ class SentAnswer:
     not yet marked as replaced."""
 
     def __init__(self) -> None:
-        self.attempt = ""  # what the current attempt has streamed
+        self._answer = StreamedAnswer()  # the current attempt
         self.showing = False  # answer text reached the client since the last RESTARTED
-        self._restart = False
+
+    @property
+    def attempt(self) -> str:
+        """What the current attempt has streamed."""
+        return self._answer.text
 
     def on_event(self, event: str | None) -> None:
         """A progress event: after a restart, the next token begins a new attempt."""
-        if event in ANSWER_RESTARTS:
-            self._restart = True
+        self._answer.on_event(event)
 
     def token(self, text: str) -> list[str]:
         """The content chunks to send for one streamed piece of the answer."""
         pieces: list[str] = []
-        if self._restart:
-            self._restart = False
-            self.attempt = ""
-            if self.showing:
-                pieces.append(RESTARTED)
-                self.showing = False
-        self.attempt += text
+        if self._answer.add(text) and self.showing:
+            pieces.append(RESTARTED)
+            self.showing = False
         self.showing = self.showing or bool(text.strip())
         return [*pieces, text]
 

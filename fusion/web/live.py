@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fusion.core.events import ANSWER_RESTARTS
+from fusion.core.events import StreamedAnswer
 from fusion.result import FusionResult
 
 log = logging.getLogger("fusion.web")
@@ -34,10 +34,10 @@ class LiveRun:
     judge: str
     question: str
     events: list[dict[str, Any]] = field(default_factory=list)
-    answer: str = ""
     done: bool = False
     status: str = "running"
     error: str = ""
+    _answer: StreamedAnswer = field(default_factory=StreamedAnswer)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
@@ -47,11 +47,10 @@ class LiveRun:
 
     def on(self, kind: str, data: Any) -> None:
         if kind == "custom":
-            if data.get("event") in ANSWER_RESTARTS:
-                self.answer = ""  # what was streamed before is superseded
+            self._answer.on_event(data.get("event"))
             self.events.append(data)
         elif kind == "answer":
-            self.answer += data
+            self._answer.add(data)
         elif kind == "values":
             self._sources(data)
         self._notify()
@@ -68,6 +67,11 @@ class LiveRun:
                 self.events.append(
                     {"event": "sources", "model": response["model"], "sources": sources}
                 )
+
+    @property
+    def answer(self) -> str:
+        """The answer streamed so far: a superseded one stays until new text replaces it."""
+        return self._answer.text
 
     def finish(self, status: str, error: str = "") -> None:
         self.done, self.status, self.error = True, status, error

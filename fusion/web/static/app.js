@@ -111,14 +111,12 @@
     if (name === "judge_started") {
       $(".judge-status").textContent = `(${event.model} is writing from ${event.drafts} drafts)`;
       $("#run-status").textContent = "Running: the judge is writing.";
-      $("#answer").textContent = "";
-      return;
+      return; // an answer shown stays until new answer text replaces it (the server says)
     }
     if (name === "judge_retry" || name === "judge_fallback") {
       const how = name === "judge_retry" ? "asking again" : "in two calls";
       $(".judge-status").textContent = `(${event.model}: ${how}, ${event.reason || "unusable reply"})`;
-      judgeNote(`${event.model}: ${how} (${event.reason || "unusable reply"}); the answer starts afresh`);
-      $("#answer").textContent = "";
+      judgeNote(`${event.model}: ${how} (${event.reason || "unusable reply"}); its new answer replaces the one shown`);
       return;
     }
     if (name === "judge_input_trimmed") {
