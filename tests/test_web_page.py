@@ -49,6 +49,18 @@ WATCH_ANSWER = """() => {
 }"""
 
 
+def ask_without_web(page: Any, question: str, preset: str | None = None) -> None:
+    """Ask from the form with web tools off, then watch the run page's answer."""
+    page.get_by_label("Question").fill(question)
+    if preset:
+        page.get_by_label("Preset", exact=True).select_option(preset)
+    page.locator("#advanced summary").click()
+    page.get_by_label("Web search and reading").uncheck()
+    page.get_by_label("Question").press("Enter")
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+    page.evaluate(WATCH_ANSWER)
+
+
 def script_research_panel(llm: ScriptedLLMServer, web: ScriptedWebServer) -> str:
     url = web.page("/pluto", FACT_PAGE)
     web.on_search([{"title": "Pluto facts", "url": url, "content": "about Pluto"}])
@@ -233,12 +245,7 @@ def test_a_judge_asked_again_replaces_its_streamed_answer_and_says_why(
     llm.script("vendor/judge", judge_asked_twice())
     llm.chunk_delay = 0.03
     page = signed_in.page
-    page.get_by_label("Question").fill("Will the judge need two tries?")
-    page.locator("#advanced summary").click()
-    page.get_by_label("Web search and reading").uncheck()
-    page.get_by_label("Question").press("Enter")
-    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
-    page.evaluate(WATCH_ANSWER)
+    ask_without_web(page, "Will the judge need two tries?")
     page.locator(".judge-log li", has_text="asking again").wait_for()
     page.locator("#run-root[data-finished]").wait_for()
     seen: list[str] = page.evaluate("window.__answers")
@@ -267,13 +274,7 @@ def test_a_fallback_judge_that_only_analyses_keeps_the_answer_shown(
     llm.script("vendor/backup", slow_backup)
     llm.chunk_delay = 0.03
     page = signed_in.page
-    page.get_by_label("Question").fill("Will the fallback judge keep the answer?")
-    page.get_by_label("Preset", exact=True).select_option("backed")
-    page.locator("#advanced summary").click()
-    page.get_by_label("Web search and reading").uncheck()
-    page.get_by_label("Question").press("Enter")
-    page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
-    page.evaluate(WATCH_ANSWER)
+    ask_without_web(page, "Will the fallback judge keep the answer?", preset="backed")
     page.locator(".judge-status", has_text="vendor/backup").wait_for()
     page.locator("#run-root[data-finished]").wait_for()
 
