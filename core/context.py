@@ -5,17 +5,18 @@ description and a default. Nothing secret lives here: API keys are read from the
 environment when a model or tool is built, never stored in context or state.
 
 Every field is an option everywhere at once: a `fusion ask`/`fusion estimate` flag
-(`fusion.cli.flags`) and a key of `fusion serve`'s `fusion` object
-(`fusion.serve.schemas`) are derived from the fields below, so a new field needs no
-copy anywhere. Its metadata says how it shows:
+(`fusion.cli.flags`), a key of `fusion serve`'s `fusion` object
+(`fusion.serve.schemas`) and an argument of the MCP run tools (`fusion.mcp.options`)
+are derived from the fields below, so a new field needs no copy anywhere. Its metadata says how it shows:
 
 - `description`: Studio's form, the API docs and the serve option (required);
 - `ge` / `gt` / `le`: its range, checked by `Context` itself (`fusion.core.checks`);
 - `flag`: the CLI flag when it is not `--field-name` (`--no-field` for a bool that
   defaults to true); `help` and `metavar`: the CLI's shorter wording;
-- `cli: False` or `serve: False`: not offered there; `internal: True`: neither (a
-  value the graph or host sets). `tests/test_options.py` fails for a field that ends
-  up with neither a flag nor a serve option without being marked internal.
+- `cli: False` or `serve: False`: not offered there (the MCP tools follow serve);
+  `internal: True`: neither (a value the graph or host sets). `tests/test_options.py`
+  fails for a field that ends up with neither a flag nor a serve option without being
+  marked internal.
 """
 
 from __future__ import annotations

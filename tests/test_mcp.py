@@ -16,6 +16,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
+from fusion.core.context import option_fields
 from fusion.mcp import build_server
 from tests.fixtures.checkpoints import saved_writes, wait_until
 from tests.fixtures.llm_replies import Hang, Text
@@ -89,10 +90,33 @@ async def test_every_tool_has_a_description_and_described_typed_arguments() -> N
         assert tool.output_schema is not None, tool.name
     ask = tools["ask_panel"].input_schema
     assert ask["required"] == ["question"]
-    assert {
-        "question", "preset", "panel", "judge", "web", "max_tool_calls",
-        "deadline_s", "quorum", "budget_usd", "instructions",
-    } <= set(ask["properties"])  # fmt: skip
+
+
+async def test_the_run_tools_take_every_serve_option_as_context_describes_it() -> None:
+    """One home: ask_panel and estimate_cost take `fusion serve`'s options, named,
+    typed and described by the `Context` fields, so a new field needs no copy here."""
+    async with Client(build_server()) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    serve = option_fields("serve")
+    assert serve, "Context offers serve no option"
+    for name, own in (("ask_panel", ["background"]), ("estimate_cost", [])):
+        properties = tools[name].input_schema["properties"]
+        assert list(properties) == ["question", *(f.name for f in serve), *own], name
+        for field in serve:
+            assert properties[field.name]["description"] == field.metadata["description"]
+            assert properties[field.name]["default"] is None, field.name
+
+
+async def test_an_option_mcp_once_left_out_reaches_the_panel(llm_env: ScriptedLLMServer) -> None:
+    script_panel(llm_env)
+    arguments = {**ASK, "temperature": 0.3, "max_completion_tokens": 300, "seed": 7}
+    async with Client(build_server()) as client:
+        result = await client.call_tool("ask_panel", arguments, read_timeout_seconds=CALL_TIMEOUT_S)
+    assert not result.is_error, text_of(result)
+    for model in PANEL:
+        body = llm_env.requests_for(model)[0].body
+        assert body["temperature"] == 0.3
+        assert body.get("max_completion_tokens", body.get("max_tokens")) == 300
 
 
 async def test_ask_panel_over_stdio_answers_with_progress_and_the_run_can_be_read(
@@ -138,6 +162,7 @@ async def test_ask_panel_over_streamable_http(
         ({"question": "  "}, "prompt is empty"),
         ({"question": "Q?", "preset": "nope"}, "unknown preset 'nope'"),
         ({"question": "Q?", "panel": [f"vendor/m{i}" for i in range(9)]}, "8"),
+        ({"question": "Q?", "search_max_results": 50}, "search_max_results is 50: use 1 to 20"),
     ],
 )
 async def test_bad_input_is_a_one_line_tool_error(

@@ -29,6 +29,7 @@ from fusion.core.settings import load_settings_async
 from fusion.detach import detached
 from fusion.lease import take_lease
 from fusion.markdown import run_markdown
+from fusion.mcp.options import with_run_options
 from fusion.mcp.progress import Progress
 from fusion.mcp.results import PanelAnswer
 from fusion.result import FusionResult
@@ -41,35 +42,6 @@ RUNNER = "fusion mcp"
 """Who runs a run, as a refused second runner is told (`fusion.lease`)."""
 
 Question = Annotated[str, Field(description="The question to put to the panel.")]
-Preset = Annotated[
-    str | None, Field(description="A preset name (see the fusion://presets resource).")
-]
-Panel = Annotated[
-    list[str] | None,
-    Field(description="Panel model IDs, 1 to 8 (e.g. openai/gpt-5.5); overrides the preset's."),
-]
-Judge = Annotated[str | None, Field(description="The judge model ID; overrides the preset's.")]
-Web = Annotated[
-    bool | None, Field(description="Let panelists search and read the web (default true).")
-]
-MaxToolCalls = Annotated[
-    int | None, Field(description="Web tool calls allowed per panelist (default 8).")
-]
-Deadline = Annotated[
-    float | None,
-    Field(description="Seconds after which panelists still running are cut (default none)."),
-]
-Quorum = Annotated[
-    int | None, Field(description="Drafts the judge needs; fewer fails the run (default 1).")
-]
-Budget = Annotated[
-    float | None,
-    Field(description="Refuse the run if its estimated high-end cost exceeds these dollars."),
-]
-Instructions = Annotated[
-    str | None,
-    Field(description="How the answer should be written: language, format, length."),
-]
 ThreadId = Annotated[str, Field(description="A run's thread_id, as ask_panel returned it.")]
 
 
@@ -132,19 +104,12 @@ class PanelTools:
             final = await self._follow(events, progress)
         return FusionResult.from_state(final, thread_id)
 
+    @with_run_options
     async def ask_panel(
         self,
         question: Question,
         ctx: Context[Any, Any],
-        preset: Preset = None,
-        panel: Panel = None,
-        judge: Judge = None,
-        web: Web = None,
-        max_tool_calls: MaxToolCalls = None,
-        deadline_s: Deadline = None,
-        quorum: Quorum = None,
-        budget_usd: Budget = None,
-        instructions: Instructions = None,
+        *,
         background: Annotated[
             bool,
             Field(
@@ -152,6 +117,7 @@ class PanelTools:
                 "poll get_run for the result. For clients that time out long calls."
             ),
         ] = False,
+        **options: Any,
     ) -> Annotated[CallToolResult, PanelAnswer]:
         """Ask a panel of LLMs (each may search and read the web) and get one answer,
         written by a judge that weighs their agreements and contradictions. Returns the
@@ -160,17 +126,7 @@ class PanelTools:
         resume_run finishes it without paying again for what was done."""
         _refuse_nested(ctx)
         try:
-            context = make_context(
-                preset=preset,
-                panel=panel,
-                judge=judge,
-                web=web,
-                max_tool_calls=max_tool_calls,
-                deadline_s=deadline_s,
-                quorum=quorum,
-                budget_usd=budget_usd,
-                instructions=instructions,
-            )
+            context = make_context(**options)
             preflight(context, question)
         except ConfigError as exc:
             raise ToolError(str(exc)) from exc
@@ -263,21 +219,16 @@ class PanelTools:
         async with open_checkpointer(db_path(self._db)) as saver:
             return RunList(runs=await run_summaries(saver, limit))
 
+    @with_run_options
     async def estimate_cost(
         self,
         question: Question,
-        preset: Preset = None,
-        panel: Panel = None,
-        judge: Judge = None,
-        web: Web = None,
-        max_tool_calls: MaxToolCalls = None,
+        **options: Any,
     ) -> Annotated[CallToolResult, CostEstimate]:
         """What ask_panel with the same arguments may cost, as a low-high dollar range
         per model, without calling any model."""
         try:
-            context = make_context(
-                preset=preset, panel=panel, judge=judge, web=web, max_tool_calls=max_tool_calls
-            )
+            context = make_context(**options)
             if not question.strip():
                 raise ConfigError("the question is empty: give a question")
             settings = await load_settings_async()
