@@ -6,13 +6,16 @@ environment when a model or tool is built, never stored in context or state.
 
 Every field is an option everywhere at once: a `fusion ask`/`fusion estimate` flag
 (`fusion.cli.flags`), a key of `fusion serve`'s `fusion` object
-(`fusion.serve.schemas`) and an argument of the MCP run tools (`fusion.mcp.options`)
-are derived from the fields below, so a new field needs no copy anywhere. Its metadata says how it shows:
+(`fusion.serve.schemas`), an argument of the MCP run tools (`fusion.mcp.options`) and
+an input of the web page's ask form (`fusion.web.form`) are derived from the fields
+below, so a new field needs no copy anywhere. Its metadata says how it shows:
 
 - `description`: Studio's form, the API docs and the serve option (required);
 - `ge` / `gt` / `le`: its range, checked by `Context` itself (`fusion.core.checks`);
 - `flag`: the CLI flag when it is not `--field-name` (`--no-field` for a bool that
   defaults to true); `help` and `metavar`: the CLI's shorter wording;
+- `label`: the web page's name for it (a serve option needs one); `multiline`: a
+  text the page asks for in a text area;
 - `cli: False` or `serve: False`: not offered there (the MCP tools follow serve);
   `internal: True`: neither (a value the graph or host sets). `tests/test_options.py`
   fails for a field that ends up with neither a flag nor a serve option without being
@@ -47,6 +50,7 @@ class Context:
     preset: str | None = field(
         default=None,
         metadata={
+            "label": "Preset",
             "help": "preset name (see `fusion presets`)",
             "description": "Preset to start from (`quality`, `budget` or one from your "
             "config file). Its panel and judge apply unless `panel` or `judge` is set. "
@@ -56,6 +60,7 @@ class Context:
     panel: list[str] = field(
         default_factory=list,
         metadata={
+            "label": "Panel models (one per line)",
             "metavar": "MODEL",
             "help": "a panel model ID; repeat for each panelist (1 to 8)",
             "description": "Panel model IDs (1 to 8, OpenRouter style `vendor/model`). "
@@ -67,6 +72,7 @@ class Context:
     judge: str | None = field(
         default=None,
         metadata={
+            "label": "Judge",
             "metavar": "MODEL",
             "help": "judge model ID",
             "description": "Judge model ID. Empty means the preset's judge.",
@@ -75,6 +81,7 @@ class Context:
     web: bool = field(
         default=True,
         metadata={
+            "label": "Web search and reading",
             "help": "no web tools",
             "description": "Offer panelists the web_search and web_fetch tools.",
         },
@@ -82,6 +89,7 @@ class Context:
     max_tool_calls: int = field(
         default=8,
         metadata={
+            "label": "Tool calls per panelist",
             "metavar": "N",
             "help": "tool calls per panelist",
             "ge": 0,
@@ -93,6 +101,7 @@ class Context:
     temperature: float | None = field(
         default=None,
         metadata={
+            "label": "Panel temperature",
             "help": "panel sampling temperature",
             "ge": 0,
             "le": 2,
@@ -103,6 +112,7 @@ class Context:
     max_completion_tokens: int | None = field(
         default=None,
         metadata={
+            "label": "Panelist token cap",
             "metavar": "N",
             "help": "cap on each panelist's output",
             "ge": 1,
@@ -112,6 +122,7 @@ class Context:
     judge_max_completion_tokens: int | None = field(
         default=None,
         metadata={
+            "label": "Judge token cap",
             "metavar": "N",
             "help": "cap on the judge's output",
             "ge": 1,
@@ -121,6 +132,7 @@ class Context:
     judge_method: JudgeMethod | None = field(
         default=None,
         metadata={
+            "label": "Judge's structured output",
             "help": "how the judge is asked for its structured verdict",
             "description": "How the judge is asked for structured output: "
             "`function_calling` (most widely supported), `json_schema` or `json_mode`. "
@@ -130,6 +142,7 @@ class Context:
     judge_order: JudgeOrder = field(
         default="analysis_first",
         metadata={
+            "label": "Judge order",
             "help": "analysis_first (default): the judge analyses the drafts, then writes the "
             "answer, in one streamed call; answer_first: the answer, then the analysis",
             "description": "`analysis_first`: the judge analyses the drafts, then writes the "
@@ -140,23 +153,26 @@ class Context:
     research: ResearchMode = field(
         default="agentic",
         metadata={
+            "label": "Research mode",
             "description": "How panelists get web evidence (with `web` on): `agentic`, "
             "each calls web_search and web_fetch itself; `prefetch`, Fusion searches the "
             "question once, reads the top pages and gives the same sources to every "
-            "panelist (for models that cannot call tools; one search paid); `off`, none."
+            "panelist (for models that cannot call tools; one search paid); `off`, none.",
         },
     )
     search_provider: SearchProvider | None = field(
         default=None,
         metadata={
+            "label": "Search provider",
             "description": "Web search backend: `tavily` (TAVILY_API_KEY) or `searxng` (a "
             "self-hosted SearXNG instance's JSON API at SEARXNG_URL; no key). Empty: the "
-            "config file's `search_provider`, else tavily."
+            "config file's `search_provider`, else tavily.",
         },
     )
     search_max_results: int = field(
         default=5,
         metadata={
+            "label": "Results per search",
             "help": "results per web_search call (1 to 20)",
             "metavar": "N",
             "ge": 1,
@@ -167,6 +183,7 @@ class Context:
     search_depth: SearchDepth = field(
         default="basic",
         metadata={
+            "label": "Search depth",
             "help": "Tavily search depth",
             "description": "Tavily search depth: `basic` or `advanced`.",
         },
@@ -174,6 +191,7 @@ class Context:
     search_topic: SearchTopic = field(
         default="general",
         metadata={
+            "label": "Search topic",
             "help": "Tavily search topic",
             "description": "Tavily search topic: `general`, `news` or `finance`.",
         },
@@ -181,6 +199,7 @@ class Context:
     fetch_max_chars: int = field(
         default=20_000,
         metadata={
+            "label": "Characters per page read",
             "help": "characters of page text a web_fetch returns at most",
             "metavar": "N",
             "ge": 500,
@@ -190,6 +209,7 @@ class Context:
     deadline_s: float | None = field(
         default=None,
         metadata={
+            "label": "Deadline (seconds)",
             "metavar": "SECONDS",
             "help": "cut panelists still running after this many seconds",
             "gt": 0,
@@ -201,6 +221,7 @@ class Context:
     quorum: int = field(
         default=1,
         metadata={
+            "label": "Quorum (drafts the judge needs)",
             "metavar": "K",
             "help": "drafts needed for the judge",
             "ge": 1,
@@ -210,6 +231,7 @@ class Context:
     budget_usd: float | None = field(
         default=None,
         metadata={
+            "label": "Budget (USD)",
             "metavar": "USD",
             "help": "refuse runs estimated to cost more",
             "gt": 0,
@@ -220,6 +242,7 @@ class Context:
     fallback_judge: str | None = field(
         default=None,
         metadata={
+            "label": "Fallback judge",
             "metavar": "MODEL",
             "help": "judge to try if the judge fails",
             "description": "Judge to try when the judge fails. Empty: the preset's.",
@@ -228,6 +251,8 @@ class Context:
     instructions: str | None = field(
         default=None,
         metadata={
+            "label": "Instructions (language, format, length)",
+            "multiline": True,
             "metavar": "TEXT",
             "help": "how the answer should be written (language, format, length), for panel "
             "and judge",
@@ -239,6 +264,7 @@ class Context:
     seed: int | None = field(
         default=None,
         metadata={
+            "label": "Draft order seed",
             "help": "seed for the order drafts reach the judge",
             "description": "Seed for the order in which drafts are shown to the judge. "
             "Empty: a fresh shuffle each run.",
@@ -275,28 +301,6 @@ def context_from(values: Mapping[str, Any]) -> Context:
 
 
 CONTEXT_FIELDS = frozenset(f.name for f in dataclasses.fields(Context))
-
-Surface = Literal["cli", "serve"]
-
-
-def option_fields(surface: Surface) -> list[dataclasses.Field[Any]]:
-    """The `Context` fields offered as options on `surface` (CLI flags or the `fusion`
-    object of `fusion serve`), in declaration order."""
-    return [
-        f
-        for f in dataclasses.fields(Context)
-        if not f.metadata.get("internal") and f.metadata.get(surface, True)
-    ]
-
-
-def flag_of(field: dataclasses.Field[Any]) -> str:
-    """A field's CLI flag: its `flag` metadata, else `--field-name` (`--no-field-name`
-    for a bool whose default is true)."""
-    flag = field.metadata.get("flag")
-    if flag:
-        return str(flag)
-    name = field.name.replace("_", "-")
-    return f"--no-{name}" if field.default is True else f"--{name}"
 
 
 def make_context(**options: Any) -> Context:

@@ -16,7 +16,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
-from fusion.core.context import option_fields
+from fusion.core.options import option_fields
 from fusion.mcp import build_server
 from tests.fixtures.checkpoints import saved_writes, wait_until
 from tests.fixtures.llm_replies import Hang, Text

@@ -15,9 +15,11 @@ import pytest
 from fusion.api import make_context
 from fusion.cli.inputs import RUN_OPTIONS, context_from_args
 from fusion.cli.parser import build_parser
-from fusion.core.context import Context, flag_of, option_fields
+from fusion.core.context import Context
 from fusion.core.errors import ConfigError
+from fusion.core.options import flag_of, option_fields
 from fusion.serve.schemas import FusionOptions
+from fusion.web.form import form_options, options_from
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 HINTS = get_type_hints(Context)
@@ -80,6 +82,8 @@ def test_every_field_is_offered_somewhere_unless_marked_internal() -> None:
     serve = {f.name for f in option_fields("serve")}
     for field in dataclasses.fields(Context):
         assert field.metadata.get("description"), f"Context.{field.name} has no description"
+        if field.name in serve:
+            assert field.metadata.get("label"), f"Context.{field.name} has no label for the page"
         if field.metadata.get("internal"):
             assert field.name not in cli | serve, field.name
             continue
@@ -117,6 +121,36 @@ def test_each_serve_option_reaches_its_context_field(name: str) -> None:
     options = FusionOptions.model_validate({name: value})
     context = make_context(**options.model_dump(exclude_none=True))
     assert getattr(context, name) == value
+
+
+def test_the_web_form_has_an_input_for_each_serve_field_but_the_preset_chosen_first() -> None:
+    assert [o.name for o in form_options()] == [
+        f.name for f in option_fields("serve") if f.name != "preset"
+    ]
+    assert all(o.label and o.help for o in form_options())
+
+
+def _as_sent(name: str, value: Any) -> dict[str, str]:
+    """The form as a browser sends it with `name`'s input set to `value`."""
+    if isinstance(value, bool):
+        return {f"{name}_set": "1", **({name: "on"} if value else {})}
+    if isinstance(value, list):
+        return {name: "\n".join(value)}
+    return {name: str(value)}
+
+
+@pytest.mark.parametrize("name", [o.name for o in form_options()])
+def test_each_web_form_input_reaches_its_context_field(name: str) -> None:
+    value = _sample(name)
+    context = make_context(**options_from({"prompt": "q", **_as_sent(name, value)}))
+    assert getattr(context, name) == value
+
+
+def test_the_web_form_sent_untouched_is_the_default_context() -> None:
+    boxes = [o for o in form_options() if o.widget == "check"]
+    untouched = {f"{o.name}_set": "1" for o in boxes} | {o.name: "on" for o in boxes if o.default}
+    untouched |= {o.name: "" for o in form_options() if o.widget != "check"}
+    assert make_context(**options_from(untouched)) == Context()
 
 
 def test_a_flag_out_of_range_is_refused_by_context_in_one_line() -> None:

@@ -9,7 +9,8 @@ import types
 from dataclasses import Field
 from typing import Any, Literal, NoReturn, Union, get_args, get_origin, get_type_hints
 
-from fusion.core.context import Context, flag_of, option_fields
+from fusion.core.context import Context
+from fusion.core.options import flag_of, option_fields
 
 
 class UsageError(SystemExit):

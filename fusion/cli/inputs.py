@@ -10,9 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from fusion.core.context import Context, make_context, option_fields
+from fusion.core.context import Context, make_context
 from fusion.core.endpoints import check_credentials
 from fusion.core.errors import ConfigError
+from fusion.core.options import option_fields
 from fusion.core.plan import RunPlan, resolve_plan
 from fusion.core.settings import load_settings
 

@@ -16,7 +16,8 @@ from typing import Annotated, Any, TypeVar, get_type_hints
 
 from pydantic import Field
 
-from fusion.core.context import Context, option_fields
+from fusion.core.context import Context
+from fusion.core.options import option_fields
 
 __all__ = ["RUN_OPTIONS", "with_run_options"]
 

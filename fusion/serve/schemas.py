@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from fusion.core.context import Context, option_fields
+from fusion.core.context import Context
+from fusion.core.options import option_fields
 from fusion.result import Analysis, FailedModelOut, ResponseOut
 
 

@@ -3,7 +3,7 @@
 Fusion's checks name the fix as a CLI user would type it (`--no-web`, `--budget`);
 an API client sets options in the request's `fusion` object instead. `for_api()`
 rewrites each run flag into the request option it stands for. Both are derived from
-the same `Context` field (`fusion.core.context.flag_of`), so the two never drift apart.
+the same `Context` field (`fusion.core.options.flag_of`), so the two never drift apart.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from fusion.core.context import flag_of, option_fields
+from fusion.core.options import flag_of, option_fields
 
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 

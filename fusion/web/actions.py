@@ -23,41 +23,12 @@ from fusion.lease import RunLease, take_lease
 from fusion.resume import prepare_resume
 from fusion.runs import saved_context
 from fusion.saver import Saver
+from fusion.web.form import options_from
 from fusion.web.live import LiveRun, LiveRuns
 from fusion.web.store import conversation, load_run
 
-NUMBERS: dict[str, type] = {
-    "max_tool_calls": int,
-    "quorum": int,
-    "deadline_s": float,
-    "budget_usd": float,
-}
-TEXTS = ("preset", "judge", "instructions")
 RUNNER = "fusion serve (web page)"
 """Who runs a run, as a refused second runner is told (`fusion.lease`)."""
-
-
-def options_from(form: Mapping[str, str]) -> dict[str, Any]:
-    """Run options from the ask form; empty fields keep the preset's or the default."""
-    options: dict[str, Any] = {}
-    for name in TEXTS:
-        value = (form.get(name) or "").strip()
-        if value:
-            options[name] = value
-    panel = [m.strip() for m in (form.get("panel") or "").replace(",", "\n").splitlines()]
-    if any(panel):
-        options["panel"] = [m for m in panel if m]
-    if "web_set" in form:  # the form was sent with its checkbox: unchecked means off
-        options["web"] = form.get("web") == "on"
-    for name, kind in NUMBERS.items():
-        value = (form.get(name) or "").strip()
-        if value:
-            try:
-                options[name] = kind(value)
-            except ValueError:
-                what = "a whole number" if kind is int else "a number"
-                raise ConfigError(f"{name} is {value!r}: give {what}") from None
-    return options
 
 
 def prompt_from(form: Mapping[str, str]) -> str:

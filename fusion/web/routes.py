@@ -21,6 +21,7 @@ from fusion.checkpoints import Checkpoints
 from fusion.core.errors import ConfigError, RunBusy
 from fusion.core.settings import load_settings_async
 from fusion.web import actions, auth, export, markdown, views
+from fusion.web.form import advanced_changed, form_options
 from fusion.web.live import LiveRuns
 from fusion.web.pages import SECURITY_HEADERS, asset, fragment, page
 from fusion.web.store import list_runs, load_run
@@ -106,6 +107,8 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
             presets=settings.presets,
             default_preset=settings.default_preset,
             form=form or {},
+            options=form_options(),
+            advanced_open=advanced_changed(form or {}),
             error=error,
             runs=runs,
             live=live,

@@ -1,0 +1,88 @@
+"""The ask form's *Advanced settings* in headless Chromium, against `fusion serve` and
+the scripted models: one labelled, described input per run option `Context` offers,
+what is set reaches the models, and a refused form comes back as it was sent."""
+
+from __future__ import annotations
+
+import re
+
+from fusion.core.options import option_fields
+from fusion.web.form import form_options
+from tests.fixtures.browser import Watched, WebApp, browser, signed_in, web_app
+from tests.fixtures.llm_replies import Text
+from tests.fixtures.llm_server import ScriptedLLMServer
+from tests.fixtures.panel_scripts import echo_judge
+
+__all__ = ["browser", "signed_in", "web_app"]  # fixtures, imported so pytest finds them
+
+
+def _plain(description: str) -> str:
+    """A description as the page reads it: Markdown's code marks gone."""
+    return " ".join(description.replace("`", "").split())
+
+
+def test_every_option_is_a_labelled_described_input(signed_in: Watched, web_app: WebApp) -> None:
+    page = signed_in.page
+    page.locator("#advanced summary").click()
+    described = {f.name: f.metadata["description"] for f in option_fields("serve")}
+    for option in form_options():
+        field = page.get_by_label(option.label, exact=True)
+        assert field.count() == 1, option.label
+        assert field.get_attribute("name") == option.name
+        help_id = field.get_attribute("aria-describedby")
+        shown = page.locator(f"#{help_id}").inner_text()
+        assert " ".join(shown.split()) == _plain(described[option.name]), option.name
+    # a choice offers the type's values after "default", which sends nothing
+    order = page.get_by_label("Judge order", exact=True)
+    assert order.locator("option").all_inner_texts() == [
+        "default (analysis_first)",
+        "analysis_first",
+        "answer_first",
+    ]
+    assert page.get_by_label("Results per search", exact=True).get_attribute("max") == "20"
+    page.screenshot(path=str(web_app.shots / "advanced.png"), full_page=True)
+    assert signed_in.problems == []
+
+
+def test_settings_once_missing_from_the_page_reach_the_models(
+    signed_in: Watched, web_app: WebApp, llm: ScriptedLLMServer
+) -> None:
+    llm.script("vendor/a", Text("alpha draft", cost=0.001))
+    llm.script("vendor/b", Text("beta draft", cost=0.001))
+    llm.script("vendor/judge", echo_judge)
+    page = signed_in.page
+    page.get_by_label("Question").fill("Does the temperature get through?")
+    page.locator("#advanced summary").click()
+    page.get_by_label("Web search and reading").uncheck()
+    page.get_by_label("Panel temperature").fill("0.3")
+    page.get_by_label("Panelist token cap").fill("300")
+    page.get_by_role("button", name="Ask").click()
+    page.locator("#run-root[data-finished]").wait_for()
+    assert page.locator("#run-status .badge").inner_text() == "ok"
+    for model in ("vendor/a", "vendor/b"):
+        body = llm.requests_for(model)[0].body
+        assert body["temperature"] == 0.3
+        assert body.get("max_completion_tokens", body.get("max_tokens")) == 300
+        assert "tools" not in body
+
+
+def test_a_refused_form_comes_back_as_it_was_sent(
+    signed_in: Watched, web_app: WebApp, llm: ScriptedLLMServer
+) -> None:
+    page = signed_in.page
+    page.get_by_label("Question").fill("Nine panelists?")
+    page.locator("#advanced summary").click()
+    nine = "\n".join(f"vendor/m{i}" for i in range(9))
+    page.get_by_label("Panel models (one per line)").fill(nine)
+    page.get_by_label("Web search and reading").uncheck()
+    page.get_by_label("Search topic", exact=True).select_option("news")
+    page.get_by_role("button", name="Ask").click()
+    page.get_by_role("alert").filter(has_text=re.compile(r"\b8\b")).wait_for()
+    assert page.locator("#advanced").get_attribute("open") is not None
+    assert page.get_by_label("Panel models (one per line)").input_value() == nine
+    assert not page.get_by_label("Web search and reading").is_checked()
+    assert page.get_by_label("Search topic", exact=True).input_value() == "news"
+    assert llm.requests == []
+    # the refusal (and the estimate's, as the panel was typed) is a 400, nothing else
+    assert signed_in.problems and all("400 (Bad Request)" in p for p in signed_in.problems)
+    signed_in.problems.clear()
