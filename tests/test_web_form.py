@@ -9,9 +9,8 @@ import re
 from fusion.core.options import option_fields
 from fusion.web.form import form_options
 from tests.fixtures.browser import Watched, WebApp, browser, signed_in, web_app
-from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer
-from tests.fixtures.panel_scripts import echo_judge
+from tests.fixtures.panel_scripts import script_duo
 
 __all__ = ["browser", "signed_in", "web_app"]  # fixtures, imported so pytest finds them
 
@@ -47,9 +46,7 @@ def test_every_option_is_a_labelled_described_input(signed_in: Watched, web_app:
 def test_settings_once_missing_from_the_page_reach_the_models(
     signed_in: Watched, web_app: WebApp, llm: ScriptedLLMServer
 ) -> None:
-    llm.script("vendor/a", Text("alpha draft", cost=0.001))
-    llm.script("vendor/b", Text("beta draft", cost=0.001))
-    llm.script("vendor/judge", echo_judge)
+    script_duo(llm, "alpha draft", "beta draft")
     page = signed_in.page
     page.get_by_label("Question").fill("Does the temperature get through?")
     page.locator("#advanced summary").click()

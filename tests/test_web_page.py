@@ -29,6 +29,7 @@ from tests.fixtures.panel_scripts import (
     is_verdict_request,
     researcher,
     responses_in,
+    script_duo,
 )
 from tests.fixtures.web_server import ScriptedWebServer
 
@@ -117,9 +118,7 @@ def test_ask_watch_the_lanes_and_the_answer_stream_then_read(
 def test_a_run_from_the_cli_appears_in_the_history_and_exports(
     signed_in: Watched, web_app: WebApp, llm: ScriptedLLMServer
 ) -> None:
-    llm.script("vendor/a", Text("CLI draft alpha", cost=0.001))
-    llm.script("vendor/b", Text("CLI draft beta", cost=0.001))
-    llm.script("vendor/judge", echo_judge)
+    script_duo(llm, "CLI draft alpha", "CLI draft beta")
     done = run_fusion("ask", "Which moons does Mars have?", "--no-web", "--json", env=web_app.env)
     assert done.returncode == 0, done.stderr
     thread_id = json.loads(done.stdout)["thread_id"]
