@@ -5,11 +5,12 @@ metadata (see `fusion.core.context`)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+import types
+from typing import Any, Literal, Union, get_args, get_origin
 
 from fusion.core.context import Context
 
-__all__ = ["Surface", "flag_of", "option_fields"]
+__all__ = ["Surface", "flag_of", "held_type", "option_fields"]
 
 Surface = Literal["cli", "serve"]
 
@@ -32,3 +33,12 @@ def flag_of(field: dataclasses.Field[Any]) -> str:
         return str(flag)
     name = field.name.replace("_", "-")
     return f"--no-{name}" if field.default is True else f"--{name}"
+
+
+def held_type(hint: Any) -> Any:
+    """The type a field holds when set (`int | None` holds `int`; `list[str]` itself),
+    which picks its flag or input; None when it may hold several (no one fits)."""
+    if get_origin(hint) in (Union, types.UnionType):
+        kinds = [a for a in get_args(hint) if a is not type(None)]
+        return kinds[0] if len(kinds) == 1 else None
+    return hint

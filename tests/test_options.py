@@ -22,6 +22,7 @@ from fusion.serve.schemas import FusionOptions
 from fusion.web.form import form_options, options_from
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
+TEMPLATES = Path(__file__).parent.parent / "fusion" / "web" / "templates"
 HINTS = get_type_hints(Context)
 FIELDS = {f.name: f for f in dataclasses.fields(Context)}
 
@@ -128,6 +129,13 @@ def test_the_web_form_has_an_input_for_each_serve_field_but_the_preset_chosen_fi
         f.name for f in option_fields("serve") if f.name != "preset"
     ]
     assert all(o.label and o.help for o in form_options())
+    # an option's input is named and identified by the option: one named like another
+    # input or element of the page would be lost, or found in its place
+    page = "".join((TEMPLATES / name).read_text() for name in ("base.html", "index.html"))
+    own = set(re.findall(r'(?:id|name)="([\w-]+)"', page))
+    own |= {f"{o.name}_set" for o in form_options()}
+    assert own >= {"prompt", "preset", "advanced", "estimate"}
+    assert not own & {o.name for o in form_options()}
 
 
 def _as_sent(name: str, value: Any) -> dict[str, str]:

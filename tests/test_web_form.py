@@ -80,6 +80,8 @@ def test_a_refused_form_comes_back_as_it_was_sent(
     assert not page.get_by_label("Web search and reading").is_checked()
     assert page.get_by_label("Search topic", exact=True).input_value() == "news"
     assert llm.requests == []
-    # the refusal (and the estimate's, as the panel was typed) is a 400, nothing else
+    # the page shown again estimates the form as sent, and is refused the same way
+    page.locator("#estimate", has_text="Can't estimate").wait_for()
+    # those refusals are 400s, and nothing else went wrong
     assert signed_in.problems and all("400 (Bad Request)" in p for p in signed_in.problems)
     signed_in.problems.clear()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import types
 from dataclasses import Field
-from typing import Any, Literal, NoReturn, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, NoReturn, get_args, get_origin, get_type_hints
 
 from fusion.core.context import Context
-from fusion.core.options import flag_of, option_fields
+from fusion.core.options import flag_of, held_type, option_fields
 
 
 class UsageError(SystemExit):
@@ -51,8 +50,7 @@ def add_context_flag(parser: argparse.ArgumentParser, field: Field[Any], hint: A
     words = {"help": meta.get("help") or meta["description"], "default": None}
     if meta.get("metavar"):
         words["metavar"] = meta["metavar"]
-    kinds = [a for a in _alternatives(hint) if a is not type(None)]
-    kind = kinds[0] if len(kinds) == 1 else None
+    kind = held_type(hint)
     if kind is bool:
         action = "store_false" if flag.startswith("--no-") else "store_true"
         words.pop("metavar", None)
@@ -68,12 +66,6 @@ def add_context_flag(parser: argparse.ArgumentParser, field: Field[Any], hint: A
             f"Context.{field.name}: no CLI flag for type {hint}; mark it cli=False "
             "(serve only) or internal=True in its metadata"
         )
-
-
-def _alternatives(hint: Any) -> tuple[Any, ...]:
-    if get_origin(hint) in (Union, types.UnionType):
-        return get_args(hint)
-    return (hint,)
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:

@@ -10,37 +10,53 @@ default value).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import json
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, get_origin, get_type_hints
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter, WithJsonSchema
 
 from fusion.core.context import Context
-from fusion.core.options import option_fields
+from fusion.core.options import held_type, option_fields
 
-__all__ = ["RUN_OPTIONS", "with_run_options"]
-
-RUN_OPTIONS = tuple(f.name for f in option_fields("serve"))
-"""The option names the tools take, in `Context`'s order."""
+__all__ = ["with_run_options"]
 
 Tool = TypeVar("Tool", bound=Callable[..., Any])
 
 
+def _described(field: dataclasses.Field[Any]) -> str:
+    """The field's description, and its default when it has one to name: a client
+    sees `null` as the parameter's default (the preset's or the default applies)."""
+    default = field.default
+    if default is None or default is dataclasses.MISSING:
+        return str(field.metadata["description"])
+    shown = default if isinstance(default, str) else json.dumps(default)
+    return f"{field.metadata['description']} Default: {shown}."
+
+
+def _annotation(field: dataclasses.Field[Any], hint: Any) -> Any:
+    described = Field(description=_described(field))
+    if get_origin(held_type(hint)) is Literal:
+        # the schema lists the choices, but a wrong one reaches `Context`, whose refusal
+        # is one line (the SDK's own would be a multi-line validation report)
+        choices = WithJsonSchema(TypeAdapter(hint | None).json_schema())
+        return Annotated[str | None, choices, described]
+    return Annotated[hint | None, described]
+
+
 def _option_parameters() -> list[inspect.Parameter]:
     hints = get_type_hints(Context)
-    parameters = []
-    for field in option_fields("serve"):
-        described = Field(description=field.metadata["description"])
-        parameters.append(
-            inspect.Parameter(
-                field.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=None,
-                annotation=Annotated[hints[field.name] | None, described],
-            )
+    return [
+        inspect.Parameter(
+            field.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=_annotation(field, hints[field.name]),
         )
-    return parameters
+        for field in option_fields("serve")
+    ]
 
 
 def with_run_options(tool: Tool) -> Tool:
@@ -52,7 +68,7 @@ def with_run_options(tool: Tool) -> Tool:
     if not variadic:
         raise TypeError(f"{tool.__name__} takes no **options to publish")
     named = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    clash = {p.name for p in named} & set(RUN_OPTIONS)
+    clash = {p.name for p in named} & {f.name for f in option_fields("serve")}
     if clash:
         raise TypeError(f"{tool.__name__} names run options itself: {sorted(clash)}")
     first_keyword = next(

@@ -9,17 +9,16 @@ empty input sends nothing, and the preset's or the default value applies.
 
 from __future__ import annotations
 
-import types
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass
 from functools import cache
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from markupsafe import Markup
 
 from fusion.core.context import Context
 from fusion.core.errors import ConfigError
-from fusion.core.options import option_fields
+from fusion.core.options import held_type, option_fields
 from fusion.web.markdown import render
 
 __all__ = ["FormOption", "advanced_changed", "form_options", "options_from"]
@@ -65,16 +64,8 @@ class FormOption:
         return self.default == "on"
 
 
-def _kind(hint: Any) -> Any:
-    """The type a field holds when set (`int | None` holds `int`)."""
-    if get_origin(hint) in (Union, types.UnionType):
-        (kind,) = [a for a in get_args(hint) if a is not type(None)]
-        return kind
-    return hint
-
-
 def _option(field: Any, hint: Any) -> FormOption:
-    kind = _kind(hint)
+    kind = held_type(hint)
     meta = field.metadata
     default = field.default if field.default is not MISSING else None
     shown = "" if default is None else str(default)
@@ -94,8 +85,13 @@ def _option(field: Any, hint: Any) -> FormOption:
     if kind in (int, float):
         low, high = meta.get("ge", meta.get("gt")), meta.get("le")
         return FormOption(**common, widget="number", kind=kind, default=shown, low=low, high=high)
-    widget: Widget = "lines" if meta.get("multiline") else "text"
-    return FormOption(**common, widget=widget, kind=str, default=shown)
+    if kind is str:
+        widget: Widget = "lines" if meta.get("multiline") else "text"
+        return FormOption(**common, widget=widget, kind=str, default=shown)
+    raise TypeError(
+        f"Context.{field.name}: no form input for type {hint}; mark it serve=False "
+        "or internal=True in its metadata"
+    )
 
 
 @cache
