@@ -98,6 +98,7 @@ class RunLease:
         self._term = term
         self._released = False
         self._on_lost: list[Callable[[], object]] = []
+        self._stop = asyncio.Event()
         self._renewing = asyncio.ensure_future(self._renew())
 
     def on_lost(self, callback: Callable[[], object]) -> None:
@@ -114,6 +115,11 @@ class RunLease:
         if self._released:
             return
         self._released = True
+        # Cancelling is the fast way out of a renewal in flight, but a cancel can be
+        # lost while psycopg_pool hands over a connection (Python 3.11's wait_for,
+        # psycopg#1345): the renewal then ends at its next look at `_stop`, after one
+        # statement, instead of renewing for ever while this waits.
+        self._stop.set()
         self._renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._renewing
@@ -124,8 +130,7 @@ class RunLease:
 
     async def _renew(self) -> None:
         renewed = time.monotonic()
-        while True:
-            await asyncio.sleep(self._term / 3)
+        while not await self._stopped_within(self._term / 3):
             try:
                 rows = await _execute(
                     self.saver, RENEW, (time.time() + self._term, self.thread_id, self.token)
@@ -143,6 +148,15 @@ class RunLease:
             for callback in self._on_lost:
                 callback()
             return
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait up to `seconds` for `release()`; whether it came."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
+        except TimeoutError:
+            return False
+        return True
 
 
 async def take_lease(saver: Any, thread_id: str, purpose: str) -> RunLease | None:

@@ -14,8 +14,10 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from fusion.lease import TAKE_OVER, holder_of, take_lease
 from fusion.lease import _execute as lease_sql
@@ -27,6 +29,7 @@ from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge, responses_in
 
 PANEL = ["vendor/fast-a", "vendor/fast-b", "vendor/slow-c"]
+HANG_S = 60.0  # a bound for a hang, so a regression fails instead of stalling
 
 
 @pytest.fixture
@@ -174,3 +177,53 @@ async def test_a_lease_is_renewed_while_held_and_free_once_released(
         second = await take_lease(saver, "t-1", "fusion resume")
         assert second is not None
         await second.release()
+
+
+class PoolThatLosesCancels(AsyncConnectionPool[Any]):
+    """A real psycopg pool whose `getconn` finishes handing over a connection even when
+    its caller is cancelled meanwhile: the race psycopg#1345 reports (Python 3.11's
+    `wait_for` inside the pool's wait). The race cannot be timed from outside, so this
+    pool loses every cancel that lands while a caller waits for a connection."""
+
+    async def getconn(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109 (the pool's API)
+        handing_over = asyncio.ensure_future(super().getconn(timeout))
+        while True:
+            try:
+                return await asyncio.shield(handing_over)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                assert current is not None
+                current.uncancel()  # lost, as in the race
+
+
+async def test_release_returns_when_the_renewals_cancel_is_lost_in_the_pool(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    monkeypatch.setenv("FUSION_LEASE_S", "1")  # renewed every third of a second
+    pool = PoolThatLosesCancels(
+        postgres_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}
+    )
+    await pool.open(wait=True)
+    try:
+        saver = AsyncPostgresSaver(pool)
+        lease = await take_lease(saver, "t-1", "fusion serve")
+        assert lease is not None
+        async with pool.connection():  # the pool's one connection is busy (a run's write)
+            for _ in range(int(HANG_S / 0.01)):
+                if pool.get_stats().get("requests_waiting", 0):
+                    break  # the renewal waits for that connection
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the renewal never waited for a connection")
+            releasing = asyncio.ensure_future(lease.release())
+            await asyncio.sleep(0.1)  # release() has cancelled the renewal: lost
+        await asyncio.wait({releasing}, timeout=HANG_S)
+        if not releasing.done():
+            releasing.cancel()
+            pytest.fail("release() waited for ever on a renewal whose cancel was lost")
+        await releasing
+        assert await holder_of(saver, "t-1") is None  # released, not left to expire
+    finally:
+        await pool.close()
