@@ -16,7 +16,8 @@ concurrent runs need more than `from_conn_string`'s single connection), with
 `autocommit=True` (otherwise checkpoints sit in an open transaction that other
 processes never see and a crash loses; `setup()`'s `CREATE INDEX CONCURRENTLY` also
 needs it on a fresh database) and `prepare_threshold=None` (no server-side prepared
-statements, which PgBouncer in transaction mode mixes up between clients).
+statements, which PgBouncer in transaction mode mixes up between clients). Its calls
+are bounded by the pool's size, not serialised behind the saver's one lock.
 
 Either lives while any run of its loop uses it.
 """
@@ -146,6 +147,11 @@ async def _open_postgres(url: str) -> _Open:
         ) from exc
     closer.push_async_callback(pool.close)
     saver = AsyncPostgresSaver(pool)
+    # The saver holds one instance lock around every call: needed on one shared
+    # connection, but over a pool it lets a process's runs use one connection at a
+    # time, so a slow write stalls every other run (langgraph#7259, fix pending as
+    # #7269). Each call takes its own pooled connection: bound them by the pool.
+    saver.lock = asyncio.Semaphore(pool.max_size)  # type: ignore[assignment]
     try:
         await _setup(saver)
     except BaseException:
