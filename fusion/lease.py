@@ -121,8 +121,9 @@ class RunLease:
         # statement, instead of renewing for ever while this waits.
         self._stop.set()
         self._renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._renewing
+        await asyncio.wait({self._renewing})  # a cancel of this task still goes through
+        if not self._renewing.cancelled() and (error := self._renewing.exception()):
+            log.warning("the lease renewal of run %s failed: %s", self.thread_id, error)
         try:
             await _execute(self.saver, RELEASE, (self.thread_id, self.token))
         except Exception:  # the lease expires by itself
@@ -143,6 +144,8 @@ class RunLease:
             if rows:
                 renewed = time.monotonic()
                 continue
+            if self._stop.is_set():  # released meanwhile: nothing was lost
+                return
             self.lost = await holder_of(self.saver, self.thread_id) or _nobody()
             log.error("lost the lease of run %s to %s", self.thread_id, self.lost)
             for callback in self._on_lost:
@@ -150,7 +153,11 @@ class RunLease:
             return
 
     async def _stopped_within(self, seconds: float) -> bool:
-        """Wait up to `seconds` for `release()`; whether it came."""
+        """Wait up to `seconds` for `release()`; whether it came, or a cancel this
+        task swallowed (it stays counted in `cancelling()`)."""
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            return True
         try:
             async with asyncio.timeout(seconds):
                 await self._stop.wait()

@@ -17,7 +17,8 @@ concurrent runs need more than `from_conn_string`'s single connection), with
 processes never see and a crash loses; `setup()`'s `CREATE INDEX CONCURRENTLY` also
 needs it on a fresh database) and `prepare_threshold=None` (no server-side prepared
 statements, which PgBouncer in transaction mode mixes up between clients). Its calls
-are bounded by the pool's size, not serialised behind the saver's one lock.
+go side by side, bounded by the pool's size less `LEASE_CONNECTIONS`, instead of one
+at a time behind the saver's one lock.
 
 Either lives while any run of its loop uses it.
 """
@@ -41,6 +42,8 @@ from fusion.sqlite_saver import open_sqlite
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 POOL_MAX_ENV = "FUSION_DB_POOL_MAX"
+LEASE_CONNECTIONS = 2
+"""Pooled connections that checkpoint calls leave to `fusion.lease` (pool size allowing)."""
 MISSING_EXTRA = (
     'a postgresql:// database needs the postgres extra: pip install "fusion-panel[postgres]"'
 )
@@ -150,8 +153,11 @@ async def _open_postgres(url: str) -> _Open:
     # The saver holds one instance lock around every call: needed on one shared
     # connection, but over a pool it lets a process's runs use one connection at a
     # time, so a slow write stalls every other run (langgraph#7259, fix pending as
-    # #7269). Each call takes its own pooled connection: bound them by the pool.
-    saver.lock = asyncio.Semaphore(pool.max_size)  # type: ignore[assignment]
+    # #7269). Each call takes its own pooled connection: bound them by the pool, less
+    # the connections kept for the leases, whose renewals must not queue behind
+    # checkpoint writes stuck in the database.
+    slots = max(1, pool.max_size - LEASE_CONNECTIONS)
+    saver.lock = asyncio.Semaphore(slots)  # type: ignore[assignment]
     try:
         await _setup(saver)
     except BaseException:

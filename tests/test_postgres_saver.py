@@ -1,5 +1,6 @@
 """On PostgreSQL, one process's runs checkpoint side by side, each call on its own
-pooled connection: a write that waits in the database stalls only its own run."""
+pooled connection: a write that waits in the database stalls only its own run, and
+the leases keep connections of their own."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 
+from fusion.lease import holder_of, take_lease
 from fusion.runs import open_checkpointer
-from fusion.saver import POOL_MAX_ENV, Saver
+from fusion.saver import LEASE_CONNECTIONS, POOL_MAX_ENV, Saver
 
 # A bound for a hang, so that a regression fails instead of stalling the suite; what
 # the test checks is which call finished first, never how fast.
@@ -29,7 +31,7 @@ async def put(saver: Saver, thread_id: str, checkpoint_id: str | None = None) ->
 
 
 async def until_a_session_waits_on_a_lock(
-    monitor: psycopg.AsyncConnection[tuple[object, ...]],
+    monitor: psycopg.AsyncConnection[tuple[object, ...]], sessions: int = 1
 ) -> None:
     for _ in range(int(HANG_S / POLL_S)):
         cursor = await monitor.execute(
@@ -37,10 +39,10 @@ async def until_a_session_waits_on_a_lock(
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         row = await cursor.fetchone()
-        if row is not None and int(str(row[0])) > 0:
+        if row is not None and int(str(row[0])) >= sessions:
             return
         await asyncio.sleep(POLL_S)
-    pytest.fail("run A's write never waited on its held row")
+    pytest.fail(f"fewer than {sessions} writes waited on their held rows")
 
 
 async def test_a_write_held_in_the_database_does_not_stall_other_runs(
@@ -82,7 +84,41 @@ async def test_a_write_held_in_the_database_does_not_stall_other_runs(
         assert (await saver.aget_tuple(rewritten)) is not None
 
 
-async def test_a_pool_of_one_still_serves_runs_at_once(
+async def test_leases_keep_their_connections_while_every_checkpoint_write_waits(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(POOL_MAX_ENV, "4")
+    runs = [f"run-{i}" for i in range(4)]
+    async with (
+        open_checkpointer(postgres_url) as saver,
+        await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as holder,
+        await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as monitor,
+    ):
+        stored = [await put(saver, run) for run in runs]
+        async with holder.transaction():
+            # as many writes as the pool has connections, each stuck on a held row
+            await holder.execute(
+                "SELECT 1 FROM checkpoints WHERE thread_id = ANY(%s) FOR UPDATE", (runs,)
+            )
+            held = [
+                asyncio.create_task(put(saver, run, config["configurable"]["checkpoint_id"]))
+                for run, config in zip(runs, stored, strict=True)
+            ]
+            await until_a_session_waits_on_a_lock(monitor, sessions=4 - LEASE_CONNECTIONS)
+            try:
+                async with asyncio.timeout(HANG_S):
+                    # another run starts (its lease) and ends (its release) meanwhile
+                    lease = await take_lease(saver, "run-x", "fusion serve")
+                    assert lease is not None
+                    await lease.release()
+            except TimeoutError:
+                pytest.fail("the lease waited behind checkpoint writes stuck in the database")
+            assert not any(write.done() for write in held)
+        await asyncio.wait_for(asyncio.gather(*held), HANG_S)
+        assert await holder_of(saver, "run-x") is None
+
+
+async def test_a_pool_of_one_connection_still_serves_twenty_runs(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(POOL_MAX_ENV, "1")
