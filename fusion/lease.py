@@ -96,7 +96,6 @@ class RunLease:
         self.token = token
         self.lost: Holder | None = None
         self._term = term
-        self._released = False
         self._on_lost: list[Callable[[], object]] = []
         self._stop = asyncio.Event()
         self._renewing = asyncio.ensure_future(self._renew())
@@ -112,9 +111,8 @@ class RunLease:
 
     async def release(self) -> None:
         """Give the run up (again is harmless); it may be resumed at once."""
-        if self._released:
+        if self._stop.is_set():
             return
-        self._released = True
         # Cancelling is the fast way out of a renewal in flight, but a cancel can be
         # lost while psycopg_pool hands over a connection (Python 3.11's wait_for,
         # psycopg#1345): the renewal then ends at its next look at `_stop`, after one

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from fusion.lease import TAKE_OVER, holder_of, take_lease
 from fusion.lease import _execute as lease_sql
 from fusion.saver import open_checkpointer
-from tests.fixtures.checkpoints import saved_writes, wait_for
+from tests.fixtures.checkpoints import saved_writes, wait_for, wait_until
 from tests.fixtures.cli import fusion_here, run_fusion
 from tests.fixtures.llm_replies import ChatRequest, Hang, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
@@ -211,12 +211,10 @@ async def test_release_returns_when_the_renewals_cancel_is_lost_in_the_pool(
         lease = await take_lease(saver, "t-1", "fusion serve")
         assert lease is not None
         async with pool.connection():  # the pool's one connection is busy (a run's write)
-            for _ in range(int(HANG_S / 0.01)):
-                if pool.get_stats().get("requests_waiting", 0):
-                    break  # the renewal waits for that connection
-                await asyncio.sleep(0.01)
-            else:
-                pytest.fail("the renewal never waited for a connection")
+            await wait_until(
+                lambda: bool(pool.get_stats().get("requests_waiting", 0)),
+                "the renewal to wait for that connection",
+            )
             releasing = asyncio.ensure_future(lease.release())
             await asyncio.sleep(0.1)  # release() has cancelled the renewal: lost
         await asyncio.wait({releasing}, timeout=HANG_S)

@@ -8,26 +8,16 @@ import asyncio
 
 import psycopg
 import pytest
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import empty_checkpoint
 
 from fusion.lease import holder_of, take_lease
 from fusion.runs import open_checkpointer
-from fusion.saver import LEASE_CONNECTIONS, POOL_MAX_ENV, Saver
+from fusion.saver import LEASE_CONNECTIONS, POOL_MAX_ENV
+from tests.fixtures.checkpoints import put_checkpoint as put
 
 # A bound for a hang, so that a regression fails instead of stalling the suite; what
 # the test checks is which call finished first, never how fast.
 HANG_S = 60.0
 POLL_S = 0.02
-
-
-async def put(saver: Saver, thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    checkpoint = empty_checkpoint()
-    if checkpoint_id is not None:
-        checkpoint["id"] = checkpoint_id
-    checkpoint["channel_values"] = {"question": f"question of {thread_id}"}
-    return await saver.aput(config, checkpoint, {"source": "loop", "step": 0}, {})
 
 
 async def until_a_session_waits_on_a_lock(

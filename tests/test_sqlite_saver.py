@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import empty_checkpoint
 
 from fusion import sqlite_saver
 from fusion.sqlite_saver import SqliteCheckpointer, open_sqlite
+from tests.fixtures.checkpoints import put_checkpoint
 
 
 @pytest.fixture
@@ -33,10 +33,7 @@ def traced(conn: sqlite3.Connection) -> list[tuple[int, str]]:
 
 
 async def put_one(saver: SqliteCheckpointer, thread_id: str) -> RunnableConfig:
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    checkpoint = empty_checkpoint()
-    checkpoint["channel_values"] = {"question": f"question of {thread_id}"}
-    stored = await saver.aput(config, checkpoint, {"source": "loop", "step": 0}, {})
+    stored = await put_checkpoint(saver, thread_id)
     await saver.aput_writes(stored, [("answer", f"answer of {thread_id}")], "task-1")
     return stored
 
