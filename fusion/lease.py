@@ -115,8 +115,9 @@ class RunLease:
             return
         # Cancelling is the fast way out of a renewal in flight, but a cancel can be
         # lost while psycopg_pool hands over a connection (Python 3.11's wait_for,
-        # psycopg#1345): the renewal then ends at its next look at `_stop`, after one
-        # statement, instead of renewing for ever while this waits.
+        # psycopg#1345; `fusion.pool` raises it again, a caller's own pool may not):
+        # the renewal then ends at its next look at `_stop`, after one statement,
+        # instead of renewing for ever while this waits.
         self._stop.set()
         self._renewing.cancel()
         await asyncio.wait({self._renewing})  # a cancel of this task still goes through

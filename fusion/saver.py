@@ -127,13 +127,14 @@ async def _open_sqlite(path: Path) -> _Open:
 
 async def _open_postgres(url: str) -> _Open:
     try:
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver  # noqa: F401 (is the extra installed?)
         from psycopg.rows import dict_row
-        from psycopg_pool import AsyncConnectionPool
+
+        from fusion.pool import CancelSafePool
     except ImportError as exc:
         raise ConfigError(MISSING_EXTRA) from exc
     closer = AsyncExitStack()
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+    pool = CancelSafePool(
         url,
         min_size=1,
         max_size=_pool_max(),
@@ -149,21 +150,31 @@ async def _open_postgres(url: str) -> _Open:
             "(check the --db / FUSION_DB URL and that the server is up)"
         ) from exc
     closer.push_async_callback(pool.close)
-    saver = AsyncPostgresSaver(pool)
-    # The saver holds one instance lock around every call: needed on one shared
-    # connection, but over a pool it lets a process's runs use one connection at a
-    # time, so a slow write stalls every other run (langgraph#7259, fix pending as
-    # #7269). Each call takes its own pooled connection: bound them by the pool, less
-    # the connections kept for the leases, whose renewals must not queue behind
-    # checkpoint writes stuck in the database.
-    slots = max(1, pool.max_size - LEASE_CONNECTIONS)
-    saver.lock = asyncio.Semaphore(slots)  # type: ignore[assignment]
     try:
-        await _setup(saver)
+        saver = await postgres_saver(pool)
     except BaseException:
         await closer.aclose()
         raise
     return _Open(saver, closer)
+
+
+async def postgres_saver(pool: Any) -> Saver:
+    """LangGraph's `AsyncPostgresSaver` on an open pool (a `fusion.pool.CancelSafePool`
+    in Fusion's own use), its tables made or migrated.
+
+    The saver holds one instance lock around every call: needed on one shared
+    connection, but over a pool it lets a process's runs use one connection at a time,
+    so a slow write stalls every other run (langgraph#7259, fix pending as #7269). Each
+    call takes its own pooled connection: bound them by the pool, less the connections
+    kept for the leases, whose renewals must not queue behind checkpoint writes stuck
+    in the database."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    saver = AsyncPostgresSaver(pool)
+    slots = max(1, pool.max_size - LEASE_CONNECTIONS)
+    saver.lock = asyncio.Semaphore(slots)  # type: ignore[assignment]
+    await _setup(saver)
+    return saver
 
 
 async def _setup(saver: Any) -> None:

@@ -14,10 +14,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from fusion.lease import TAKE_OVER, holder_of, take_lease
 from fusion.lease import _execute as lease_sql
@@ -26,6 +24,7 @@ from tests.fixtures.checkpoints import saved_writes, wait_for, wait_until
 from tests.fixtures.cli import fusion_here, run_fusion
 from tests.fixtures.llm_replies import ChatRequest, Hang, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
+from tests.fixtures.lost_cancels import PoolThatLosesCancels
 from tests.fixtures.panel_scripts import echo_judge, responses_in
 
 PANEL = ["vendor/fast-a", "vendor/fast-b", "vendor/slow-c"]
@@ -177,23 +176,6 @@ async def test_a_lease_is_renewed_while_held_and_free_once_released(
         second = await take_lease(saver, "t-1", "fusion resume")
         assert second is not None
         await second.release()
-
-
-class PoolThatLosesCancels(AsyncConnectionPool[Any]):
-    """A real psycopg pool whose `getconn` finishes handing over a connection even when
-    its caller is cancelled meanwhile: the race psycopg#1345 reports (Python 3.11's
-    `wait_for` inside the pool's wait). The race cannot be timed from outside, so this
-    pool loses every cancel that lands while a caller waits for a connection."""
-
-    async def getconn(self, timeout: float | None = None) -> Any:  # noqa: ASYNC109 (the pool's API)
-        handing_over = asyncio.ensure_future(super().getconn(timeout))
-        while True:
-            try:
-                return await asyncio.shield(handing_over)
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                assert current is not None
-                current.uncancel()  # lost, as in the race
 
 
 async def test_release_returns_when_the_renewals_cancel_is_lost_in_the_pool(
