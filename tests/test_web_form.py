@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
 from fusion.core.options import option_fields
 from fusion.web.form import form_options
-from tests.fixtures.browser import Watched, WebApp, browser, signed_in, web_app
+from fusion.web.routes import FORM_LIMIT
+from tests.fixtures.browser import WEB_KEY, Watched, WebApp, browser, signed_in, web_app
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import script_duo
 
@@ -85,3 +88,21 @@ def test_a_refused_form_comes_back_as_it_was_sent(
     # those refusals are 400s, and nothing else went wrong
     assert signed_in.problems and all("400 (Bad Request)" in p for p in signed_in.problems)
     signed_in.problems.clear()
+
+
+def test_a_form_over_the_limit_is_a_413_that_says_what_to_do(
+    web_app: WebApp, llm: ScriptedLLMServer
+) -> None:
+    with httpx.Client(base_url=web_app.origin, timeout=60) as client:
+        signed = client.post("/login", data={"key": WEB_KEY, "next": "/"})
+        assert signed.status_code == 303 and "fusion_session" in client.cookies
+        long_prompt = "x" * (FORM_LIMIT + 1)
+        for path, field in (("/ask", "prompt"), ("/runs/any/follow-up", "question")):
+            refused = client.post(path, data={field: long_prompt, "web_set": "1"})
+            assert refused.status_code == 413, path
+            assert "over 256 KiB: shorten the prompt" in refused.text
+            assert "--prompt-file" in refused.text
+        refused = client.post("/login", data={"key": long_prompt})
+        assert refused.status_code == 413
+        assert client.get("/").status_code == 200  # the connection and session still serve
+    assert llm.requests == []

@@ -35,6 +35,10 @@ class Forbidden(Exception):
     pass
 
 
+class FormTooLarge(Exception):
+    """A form past `FORM_LIMIT`: 413 with the fix, from any page that takes a form."""
+
+
 class WebRoute(APIRoute):
     """Login redirects, one-line errors and the security headers, for every page."""
 
@@ -51,6 +55,8 @@ class WebRoute(APIRoute):
                 response = _error(401, "sign in first: this server asks for its key")
             except Forbidden as exc:
                 response = _error(403, str(exc))
+            except FormTooLarge as exc:
+                response = _error(413, str(exc))
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             # the server's own time (reading the run, rendering the page): what the
@@ -83,7 +89,10 @@ def same_origin(request: Request) -> None:
 async def form_of(request: Request) -> dict[str, str]:
     body = await request.body()
     if len(body) > FORM_LIMIT:
-        raise ConfigError(f"the form is over {FORM_LIMIT // 1024} KiB: shorten the prompt")
+        raise FormTooLarge(
+            f"the form is over {FORM_LIMIT // 1024} KiB: shorten the prompt (a longer one "
+            "can go through `fusion ask --prompt-file` or the OpenAI endpoint, up to 4 MiB)"
+        )
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
