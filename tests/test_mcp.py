@@ -234,6 +234,7 @@ async def test_cancelled_call_stops_the_run_and_resume_run_pays_only_what_is_mis
     assert not resumed.is_error, text_of(resumed)
     assert resumed.structured_content is not None
     assert resumed.structured_content["status"] == "ok"
+    assert resumed.structured_content["question"] == ASK["question"]
     assert len(llm_env.requests_for("vendor/a")) == 1  # paid once, kept by the checkpoint
     assert len(llm_env.requests_for("vendor/b")) == 2  # the cancelled call, then the resumed one
 

@@ -41,6 +41,7 @@ async def test_rejudge_run_judges_the_stored_drafts_again_without_the_panel(
     run = result.structured_content
     assert run is not None
     assert run["status"] == "ok" and "alpha draft" in run["answer"]
+    assert run["question"] == "What is fusion?"
     assert run["thread_id"] != failed.thread_id and run["rejudge_of"] == failed.thread_id
     assert [r.model for r in llm_env.requests] == ["vendor/judge-2"]  # no panel request
     assert unknown.is_error

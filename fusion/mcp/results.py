@@ -3,12 +3,13 @@ client model to read (the drafts themselves are in `get_run` and the run resourc
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from fusion.catalog import StoredRun
 from fusion.result import Analysis, FailedModelOut, FusionResult, UsageOut
+from fusion.runs import question_of
 
 __all__ = ["ModelOutcome", "PanelAnswer"]
 
@@ -66,6 +67,13 @@ class PanelAnswer(BaseModel):
             usage=result.usage,
             rejudge_of=result.rejudge_of,
         )
+
+    @classmethod
+    def of_state(cls, values: dict[str, Any], thread_id: str) -> PanelAnswer:
+        """The answer of a run that just ended here, from its final state."""
+        answer = cls.of(FusionResult.from_state(values, thread_id))
+        answer.question = question_of(values)
+        return answer
 
     @classmethod
     def stored(cls, run: StoredRun) -> PanelAnswer:

@@ -158,8 +158,7 @@ class PanelTools:
                 lease = await take_lease(saver, thread_id, RUNNER)
                 resumption = await prepare_resume(saver, thread_id)
                 if resumption.plan is None:
-                    result = FusionResult.from_state(resumption.finished or {}, thread_id)
-                    return _result(PanelAnswer.of(result))
+                    return _result(PanelAnswer.of_state(resumption.finished or {}, thread_id))
                 events = stream_run(None, resumption.context, saver, thread_id, lease=lease)
                 final = await self._follow(events, Progress(ctx))
             except ConfigError as exc:
@@ -167,7 +166,7 @@ class PanelTools:
             finally:
                 if lease is not None:
                     await lease.release()
-        return _result(PanelAnswer.of(FusionResult.from_state(final, thread_id)))
+        return _result(PanelAnswer.of_state(final, thread_id))
 
     async def rejudge_run(
         self,
@@ -193,7 +192,7 @@ class PanelTools:
                 final = await self._follow(events, Progress(ctx))
         except ConfigError as exc:
             raise ToolError(str(exc)) from exc
-        return _result(PanelAnswer.of(FusionResult.from_state(final, rejudging.thread_id)))
+        return _result(PanelAnswer.of_state(final, rejudging.thread_id))
 
     async def get_run(self, thread_id: ThreadId) -> Annotated[CallToolResult, PanelAnswer]:
         """A run's answer, analysis, every draft with its sources, failures and cost,
