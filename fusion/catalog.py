@@ -7,13 +7,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from fusion.graph.builder import build_graph
+from fusion.lease import runner_of
 from fusion.result import FusionResult
 from fusion.runs import is_finished, run_config, run_question, saved_context, thread_ids
 from fusion.saver import Saver
 
-__all__ = ["RunSummary", "StoredRun", "read_run", "run_summaries"]
+__all__ = ["RunState", "RunSummary", "StoredRun", "read_run", "run_state", "run_summaries"]
 
-RunState = Literal["ok", "degraded", "failed", "interrupted"]
+RunState = Literal["ok", "degraded", "failed", "interrupted", "running"]
+"""A run's status as listed: its result's, or `interrupted` (resumable) until it has
+one, or `running` while a live lease says some runner (a replica, `fusion serve`'s
+API, a CLI, MCP) is at it now."""
 
 
 class RunSummary(BaseModel):
@@ -35,10 +39,23 @@ class StoredRun(BaseModel):
         default=False, description="True until the run has a status (it can be resumed)."
     )
     result: FusionResult
+    running: str | None = Field(
+        default=None, description="Who is running it now (its lease's holder), if anyone."
+    )
 
     @property
     def state(self) -> RunState:
-        return "interrupted" if self.pending or self.interrupted else self.result.status
+        if self.pending or self.interrupted:
+            return "running" if self.running else "interrupted"
+        return self.result.status
+
+
+async def run_state(saver: Saver, thread_id: str, snapshot: Any) -> RunState:
+    """The run's `RunState`: a run with no status yet is `running` while its lease is
+    live, else `interrupted`."""
+    if is_finished(snapshot):
+        return FusionResult.from_state(snapshot.values, thread_id).status
+    return "running" if await runner_of(saver, thread_id) is not None else "interrupted"
 
 
 async def _summary(saver: Saver, thread_id: str, snapshot: Any) -> RunSummary:
@@ -46,7 +63,7 @@ async def _summary(saver: Saver, thread_id: str, snapshot: Any) -> RunSummary:
     result = FusionResult.from_state(values, thread_id)
     return RunSummary(
         thread_id=thread_id,
-        status=result.status if is_finished(snapshot) else "interrupted",
+        status=await run_state(saver, thread_id, snapshot),
         cost_usd=result.usage.cost_usd,
         question=await run_question(saver, thread_id, values),
         created_at=snapshot.created_at,
@@ -66,9 +83,12 @@ async def read_run(saver: Saver, thread_id: str) -> StoredRun:
     """A run's latest state; `ConfigError` naming the fix for an unknown ID."""
     await saved_context(saver, thread_id)
     snapshot = await build_graph(checkpointer=saver).aget_state(run_config(thread_id))
+    finished = is_finished(snapshot)
+    runner = None if finished else await runner_of(saver, thread_id)
     return StoredRun(
         question=await run_question(saver, thread_id, snapshot.values),
         pending=list(snapshot.next),
-        interrupted=not is_finished(snapshot),
+        interrupted=not finished,
         result=FusionResult.from_state(snapshot.values, thread_id),
+        running=None if runner is None else str(runner),
     )

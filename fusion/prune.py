@@ -63,7 +63,9 @@ async def prune_runs(
     running: list[RunSummary] = []
     kept = 0
     for run in await run_summaries(saver, None):
-        if not _old(run, cutoff) or (states and run.status not in states):
+        # a run with no status yet is `interrupted` to `--status`, running or not
+        status = "interrupted" if run.status == "running" else run.status
+        if not _old(run, cutoff) or (states and status not in states):
             kept += 1
             continue
         try:

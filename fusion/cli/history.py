@@ -17,7 +17,7 @@ from fusion.cli.ask import follow, report
 from fusion.cli.show import render_run, render_steps
 from fusion.cli.terminal import clean, data, one_line
 from fusion.graph.builder import build_graph
-from fusion.lease import runner_of, take_lease
+from fusion.lease import take_lease
 from fusion.markdown import run_markdown
 from fusion.result import FusionResult
 from fusion.resume import prepare_resume
@@ -57,7 +57,6 @@ async def show(args: argparse.Namespace) -> int:
     async with open_checkpointer(db_path(args.db)) as saver:
         thread_id = await resolve_thread_id(saver, args.thread_id)
         run = await read_run(saver, thread_id)
-        runner = await runner_of(saver, thread_id)  # who holds its lease, if anyone
         steps: list[dict[str, Any]] = []
         if args.json or args.steps:
             graph = build_graph(checkpointer=saver)
@@ -68,7 +67,7 @@ async def show(args: argparse.Namespace) -> int:
             "result": run.result.model_dump(),
             "question": run.question,
             "interrupted": run.state == "interrupted",
-            "running": None if runner is None else str(runner),
+            "running": run.running,
             "pending": run.pending,
             "history": steps,
         }
@@ -79,8 +78,8 @@ async def show(args: argparse.Namespace) -> int:
         return 0
     console = Console(highlight=False)
     render_run(console, run)
-    if runner is not None:
-        console.print(data(f"running now: {runner} (a resume is refused until it ends)"))
+    if run.running is not None:
+        console.print(data(f"running now: {run.running} (a resume is refused until it ends)"))
     if args.steps:
         render_steps(console, steps)
     return 0

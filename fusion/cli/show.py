@@ -39,6 +39,8 @@ def render_run(console: Console, run: StoredRun) -> None:
             console.print(Text("the answer was cut at the judge's token limit", "yellow"))
     elif state == "interrupted":
         console.print(Text("no answer yet: the run was interrupted before the judge", "dim"))
+    elif state == "running":
+        console.print(Text("no answer yet: the run is still running", "dim"))
     else:
         why = result.failure_reason or "unknown"
         detail = f" ({result.failure_message})" if result.failure_message else ""

@@ -32,7 +32,8 @@ class PanelAnswer(BaseModel):
     question: str = Field(default="", description="The question the panel was asked.")
     status: Literal["ok", "degraded", "failed", "interrupted", "running"] = Field(
         description="ok; degraded (answered without some panelists); failed (no answer, "
-        "resumable); interrupted (stopped mid-run, resumable); running (in the background)."
+        "resumable); interrupted (stopped mid-run, resumable); running (in the background, "
+        "or by another runner now)."
     )
     answer: str | None = Field(default=None, description="The judge's answer, as Markdown.")
     analysis: Analysis | None = None
@@ -79,6 +80,8 @@ class PanelAnswer(BaseModel):
     def stored(cls, run: StoredRun) -> PanelAnswer:
         answer = cls.of(run.result, interrupted=bool(run.pending))
         answer.question = run.question
+        if run.state == "running":  # by another runner: a replica, the API, a CLI
+            answer.status = "running"
         return answer
 
     def summary(self) -> str:

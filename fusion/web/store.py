@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from fusion.catalog import RunSummary, run_summaries
+from fusion.catalog import RunState, RunSummary, run_state, run_summaries
 from fusion.core.errors import ConfigError
 from fusion.graph.builder import build_graph
 from fusion.result import FusionResult
@@ -30,7 +30,7 @@ class Run:
 
     thread_id: str
     question: str
-    state: str  # ok, degraded, failed, interrupted
+    state: RunState
     result: FusionResult
     panel: list[str]
     judge: str
@@ -38,6 +38,11 @@ class Run:
     judge_cost_usd: float | None = None
     pending: list[str] = field(default_factory=list)
     earlier: list[tuple[str, str]] = field(default_factory=list)  # (role, text) before the question
+
+    @property
+    def can_rejudge(self) -> bool:
+        """Its drafts are all in (only the judge may be left) and nobody runs it now."""
+        return self.state != "running" and all(node == "judge" for node in self.pending)
 
 
 async def load_run(saver: Saver, thread_id: str) -> Run:
@@ -51,7 +56,7 @@ async def load_run(saver: Saver, thread_id: str) -> Run:
     return Run(
         thread_id=thread_id,
         question=str(values.get("question") or ""),
-        state="interrupted" if pending else result.status,
+        state=await run_state(saver, thread_id, snapshot),
         result=result,
         panel=list(values.get("panel") or []),
         judge=str(values.get("judge_model") or ""),
