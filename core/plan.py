@@ -22,6 +22,11 @@ class RunPlan:
     judge: str
     fallback_judge: str | None
 
+    @property
+    def models(self) -> list[str]:
+        """Every model the run may call (its keys are checked before the first call)."""
+        return [*self.panel, self.judge, *([self.fallback_judge] if self.fallback_judge else [])]
+
 
 def resolve_plan(context: Context, settings: Settings) -> RunPlan:
     """Apply the preset, then the explicit panel and judge, and validate the result."""
@@ -37,7 +42,8 @@ def resolve_plan(context: Context, settings: Settings) -> RunPlan:
         )
     if any(not m for m in panel):
         raise ConfigError("a panel model ID is empty: give IDs like vendor/model")
-    judge = (context.judge or preset.judge).strip()
+    # an empty --judge (an unset shell variable) is refused, never the preset's judge
+    judge = (preset.judge if context.judge is None else context.judge).strip()
     if not judge:
         raise ConfigError("the judge model ID is empty: give one with --judge")
     _check_limits(context, len(panel))

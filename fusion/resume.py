@@ -64,5 +64,5 @@ async def prepare_resume(saver: Saver, thread_id: str) -> Resumption:
             return Resumption(context, None, finished=dict(snapshot.values))
     settings = await load_settings_async()
     plan = resolve_plan(context, settings)
-    check_credentials([*plan.panel, plan.judge], settings)
+    check_credentials(plan.models, settings)
     return Resumption(context, plan, retrying)

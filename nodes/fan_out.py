@@ -42,7 +42,7 @@ def check_run(context: Context, state: InputState) -> tuple[RunPlan, list[BaseMe
     text = "\n".join(m.text for m in conversation)
     check_context_window(plan, settings, text)
     check_budget(context, plan, settings, text)
-    check_credentials([*plan.panel, plan.judge], settings)
+    check_credentials(plan.models, settings)
     if wants_search(context):
         check_search_ready(context)
     return plan, conversation

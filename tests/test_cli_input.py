@@ -83,6 +83,11 @@ JSON_ERRORS = {
     "usage": (["ask", "Q?", "--max-tool-calls", "many"], "usage_error"),
     "unknown preset": (["ask", "Q?", "--preset", "nope", "--no-web"], "config_error"),
     "empty prompt": (["ask", "  ", "--no-web"], "config_error"),
+    # an unset shell variable (`--judge "$J"`) is refused, never the preset's judge
+    "empty judge": (
+        ["ask", "Q?", "--panel", "vendor/a", "--judge", "", "--no-web"],
+        "config_error",
+    ),
     "missing key": (["ask", "Q?", "--panel", "vendor/a", "--judge", "vendor/j"], "setup_error"),
     "unknown run": (["show", "0000ffff"], "config_error"),
 }

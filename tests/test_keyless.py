@@ -4,6 +4,8 @@ configured; a key that is configured is sent. And `.env.example` sets nothing.""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from dotenv.main import DotEnv
 from fusion import fuse
 from fusion.core.errors import SetupError
 from fusion.core.providers import NO_KEY
+from tests.fixtures.cli import fusion_here
 from tests.fixtures.llm_replies import Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge
@@ -85,6 +88,33 @@ async def test_a_config_provider_naming_a_key_variable_still_needs_it(
 
     with pytest.raises(SetupError, match="set OLLAMA_API_KEY"):
         await fuse("Q?", panel=["local/a"], judge="local/a", web=False)
+    assert llm_env.requests == []
+
+
+async def test_a_fallback_judge_without_its_key_is_refused_before_any_call(
+    llm_env: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The fallback judge is part of the plan: its missing key is bad input up front,
+    not a judge failure after the whole panel was paid for."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[providers.ollama]\nbase_url = "{llm_env.base_url}"\napi_key_env = "OLLAMA_API_KEY"\n'
+        '\n[models."local/backup"]\nprovider = "ollama"\n'
+    )
+    monkeypatch.setenv("FUSION_CONFIG", str(config))
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    script(llm_env)
+    judges = {"judge": "local/judge", "fallback_judge": "local/backup"}
+
+    with pytest.raises(SetupError, match="local/backup: set OLLAMA_API_KEY"):
+        await fuse("Q?", panel=["local/a"], web=False, **judges)
+    cli = ["ask", "Q?", "--panel", "local/a", "--no-web", "--json"]
+    cli += ["--judge", judges["judge"], "--fallback-judge", judges["fallback_judge"]]
+    env = dict(os.environ) | {"HOME": str(tmp_path), "FUSION_DB": str(tmp_path / "r.sqlite")}
+    refused = fusion_here(*cli, env=env)
+    assert refused.returncode == 2
+    assert json.loads(refused.stdout)["error"]["type"] == "setup_error"
+    assert "set OLLAMA_API_KEY" in refused.stderr
     assert llm_env.requests == []
 
 

@@ -80,5 +80,5 @@ def check_ask(args: argparse.Namespace) -> CheckedAsk:
     context = context_from_args(args)
     settings = load_settings()
     plan = resolve_plan(context, settings)
-    check_credentials([*plan.panel, plan.judge], settings)
+    check_credentials(plan.models, settings)
     return CheckedAsk(prompt, context, plan)
