@@ -96,6 +96,16 @@ class CostEstimate(BaseModel):
     )
     assumptions: list[str]
 
+    def range_text(self) -> str:
+        """The range as every surface says it: never $0 for a cost nobody knows."""
+        unpriced = ", ".join(self.unpriced_models)
+        if self.unpriced_models and len(self.unpriced_models) == len(
+            {line.model for line in self.lines}
+        ):
+            return f"unknown: no price for {unpriced} (prices go in the config file)"
+        text = f"${self.low_usd:.4f} to ${self.high_usd:.4f}"
+        return f"{text}, not counting {unpriced} (no price)" if unpriced else text
+
 
 def _fit(tokens: int, window: int, completion: int) -> int:
     """A prompt as the model receives it: at most its window minus the completion cap."""

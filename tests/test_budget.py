@@ -167,6 +167,28 @@ def test_estimate_prints_a_range_and_calls_no_model(
     assert llm_env.requests == []
 
 
+def test_estimate_never_says_zero_dollars_for_a_cost_nobody_knows(
+    llm_env: ScriptedLLMServer, cli_env: dict[str, str]
+) -> None:
+    def total(*models: str) -> str:
+        panel, judge = models[:-1], models[-1]
+        args = [a for m in panel for a in ("--panel", m)] + ["--judge", judge, "--no-web"]
+        proc = run("fusion.cli.estimate", "Q?", *args, env={**cli_env, "COLUMNS": "200"})
+        assert proc.returncode == 0, proc.stderr
+        (line,) = [x for x in proc.stdout.splitlines() if x.startswith("expected cost:")]
+        return line
+
+    nothing_priced = total("vendor/unpriced", "vendor/unpriced-judge")
+    assert nothing_priced.startswith("expected cost: unknown: no price for vendor/unpriced")
+    assert "$" not in nothing_priced
+    partly = total("vendor/unpriced", "vendor/judge")
+    assert re.fullmatch(
+        r"expected cost: \$[0-9.]+ to \$[0-9.]+, not counting vendor/unpriced \(no price\)",
+        partly,
+    )
+    assert llm_env.requests == []
+
+
 def test_estimate_grows_with_tool_calls(
     llm_env: ScriptedLLMServer, cli_env: dict[str, str]
 ) -> None:

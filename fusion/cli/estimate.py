@@ -67,17 +67,7 @@ def render_estimate(console: Console, result: CostEstimate) -> None:
             _usd(line.high_usd),
         )
     console.print(table)
-    console.print(
-        f"expected cost: ${result.low_usd:.4f} to ${result.high_usd:.4f}",
-        highlight=False,
-        markup=False,
-    )
-    if result.unpriced_models:
-        console.print(
-            clean("not included (no price): " + ", ".join(result.unpriced_models)),
-            highlight=False,
-            markup=False,
-        )
+    console.print(clean(f"expected cost: {result.range_text()}"), highlight=False, markup=False)
     for assumption in result.assumptions:
         console.print(clean(f"  assumes {assumption}"), style="dim", highlight=False, markup=False)
 

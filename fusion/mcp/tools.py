@@ -236,11 +236,8 @@ class PanelTools:
             estimate = estimate_run(context, plan, settings, question)
         except ConfigError as exc:
             raise ToolError(str(exc)) from exc
-        text = f"expected cost: ${estimate.low_usd:.4f} to ${estimate.high_usd:.4f}"
-        if estimate.unpriced_models:
-            text += " (not included, no price: " + ", ".join(estimate.unpriced_models) + ")"
         return CallToolResult(
-            content=[TextContent(type="text", text=text)],
+            content=[TextContent(type="text", text=f"expected cost: {estimate.range_text()}")],
             structured_content=estimate.model_dump(mode="json"),
         )
 

@@ -148,6 +148,7 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
                 "low_usd": result.low_usd,
                 "high_usd": result.high_usd,
                 "unpriced_models": result.unpriced_models,
+                "summary": result.range_text(),
             }
         )
 

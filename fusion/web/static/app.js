@@ -60,9 +60,7 @@
         const data = await response.json();
         if (ticket !== asked) return;
         if (data.error) { out.textContent = "Can't estimate: " + data.error; return; }
-        let text = `Estimated cost: $${data.low_usd.toFixed(4)} to $${data.high_usd.toFixed(4)}`;
-        if (data.unpriced_models.length) text += ` (no price for ${data.unpriced_models.join(", ")})`;
-        out.textContent = text;
+        out.textContent = `Estimated cost: ${data.summary}`;
       } catch (e) {
         if (ticket === asked) out.textContent = "";
       }
