@@ -93,7 +93,10 @@ async def open_checkpointer(target: str | Path) -> AsyncIterator[Saver]:
     if is_postgres(target):
         key = str(target)
     else:
-        key = str(await asyncio.to_thread(_with_folder, Path(target)))
+        try:
+            key = str(await asyncio.to_thread(_with_folder, Path(target)))
+        except OSError as exc:
+            raise _unopenable(target, exc) from exc
     savers = _LOOPS.setdefault(asyncio.get_running_loop(), _LoopSavers())
     async with savers.lock:
         opened = savers.by_target.get(key)
@@ -119,8 +122,13 @@ def saver_target(saver: Any) -> str:
 
 
 async def _open_sqlite(path: Path) -> _Open:
+    import sqlite3
+
     closer = AsyncExitStack()
-    saver = await open_sqlite(path)
+    try:
+        saver = await open_sqlite(path)
+    except (sqlite3.Error, OSError) as exc:  # a folder, a file of another kind, no access
+        raise _unopenable(path, exc) from exc
     closer.push_async_callback(saver.aclose)
     return _Open(saver, closer)
 
@@ -201,6 +209,13 @@ def _pool_max() -> int:
     if size < 1:
         raise ConfigError(f"{POOL_MAX_ENV} must be a whole number of connections >= 1, not {raw!r}")
     return size
+
+
+def _unopenable(path: str | Path, exc: BaseException) -> ConfigError:
+    return ConfigError(
+        f"cannot open the run database {path}: {_first_line(exc)} (give --db / FUSION_DB "
+        "a SQLite file path, new or made by Fusion, or a postgresql:// URL)"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -137,3 +137,24 @@ def test_bad_input_is_refused_before_the_heavy_imports(args: list[str], tmp_path
     status, *loaded = proc.stderr.strip().splitlines()[-1].split()
     assert status == "2", proc.stderr
     assert not set(loaded) & set(HEAVY), set(loaded) & set(HEAVY)
+
+
+@pytest.mark.parametrize("kind", ["a folder", "not a database"])
+def test_a_db_that_cannot_be_opened_is_one_line_and_exit_2(
+    kind: str, llm_env: ScriptedLLMServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    db = tmp_path
+    if kind == "not a database":
+        db = tmp_path / "notes.md"
+        db.write_text("# notes, not runs\n" * 100)
+    listed = fusion_here("runs", "--db", str(db), env=env)
+    assert listed.returncode == 2
+    (line,) = listed.stderr.strip().splitlines()
+    assert f"cannot open the run database {db}" in line and "--db" in line
+
+    llm_env.script("vendor/a", Text("alpha draft"))
+    llm_env.script("vendor/judge", echo_judge)
+    asked = fusion_here("ask", "Q?", *RUN, "--db", str(db), env=env)
+    assert asked.returncode == 2
+    assert json.loads(asked.stdout)["error"]["type"] == "config_error"
+    assert llm_env.requests == []  # refused before any call
