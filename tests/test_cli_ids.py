@@ -12,6 +12,7 @@ import pytest
 from fusion.api import make_context, register_run, run_input
 from fusion.runs import open_checkpointer
 from tests.fixtures.cli import fusion_here
+from tests.fixtures.pty_run import run_in_pty
 
 IDS = ["abcd1111-0000-4000-8000-000000000001", "abcd2222-0000-4000-8000-000000000002"]
 
@@ -31,11 +32,19 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "FUSION_DB": str(db), "HOME": str(tmp_path), "COLUMNS": "80"}
 
 
-def test_runs_prints_whole_ids_at_80_columns_and_piped(env: dict[str, str]) -> None:
+def test_runs_prints_whole_ids_and_questions_at_80_columns_and_piped(
+    env: dict[str, str],
+) -> None:
     proc = fusion_here("runs", env=env)
     assert proc.returncode == 0, proc.stderr
-    for thread_id in IDS:
-        assert thread_id in proc.stdout
+    for n, thread_id in enumerate(IDS):  # piped: one whole line a run
+        (line,) = [x for x in proc.stdout.splitlines() if thread_id in x]
+        assert line.endswith(f"question {n}?")
+    code, screen = run_in_pty(["runs"], env, columns=80)
+    assert code == 0, screen
+    shown = screen.replace("\r", "")
+    for n, thread_id in enumerate(IDS):  # a terminal of 80: the question under its run
+        assert thread_id in shown and f"question {n}?" in shown
 
 
 def test_show_accepts_a_unique_prefix(env: dict[str, str]) -> None:

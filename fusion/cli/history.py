@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from fusion.api import stream_run
-from fusion.catalog import read_run, run_summaries
+from fusion.catalog import RunSummary, read_run, run_summaries
 from fusion.cli.ask import follow, report
 from fusion.cli.show import render_run, render_steps
 from fusion.cli.terminal import clean, data, one_line
@@ -23,6 +23,9 @@ from fusion.result import FusionResult
 from fusion.resume import prepare_resume
 from fusion.runs import db_path, open_checkpointer, resolve_thread_id, run_config
 from fusion.saver import describe
+
+MIN_QUESTION_WIDTH = 20
+"""Columns a question needs beside its run in `fusion runs`; else it goes under it."""
 
 
 async def resume(args: argparse.Namespace) -> int:
@@ -103,20 +106,29 @@ async def runs(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps([row.model_dump() for row in rows]) + "\n")
         return 0
-    console = Console(highlight=False)
-    console.print(data(f"runs in {describe(db_path(args.db))}", "bold"), soft_wrap=True)
     width = max((len(row.thread_id) for row in rows), default=36)
-    console.print(
-        Text(f"{'thread':<{width}}  {'status':<11}  {'cost':>9}  {'at':<16}  question", "dim")
-    )
+    header = f"{'thread':<{width}}  {'status':<11}  {'cost':>9}  {'at':<16}  question"
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped: whole lines, the question never cut
+        lines = [clean(f"runs in {describe(db_path(args.db))}"), header]
+        lines += [f"{_columns(row, width)}  {one_line(row.question)}" for row in rows]
+        sys.stdout.write("".join(f"{line}\n" for line in lines))
+        return 0
+    console.print(data(f"runs in {describe(db_path(args.db))}", "bold"), soft_wrap=True)
+    # whole IDs always; the question goes under its run when the row leaves it no room
+    beside = console.width - len(header) + len("question") >= MIN_QUESTION_WIDTH
+    console.print(Text(header if beside else header.removesuffix("  question"), "dim"))
     for row in rows:
-        cost = "" if row.cost_usd is None else f"${row.cost_usd:.4f}"
-        at = (row.created_at or "")[:16].replace("T", " ")
-        line = Text.assemble(
-            (f"{clean(row.thread_id):<{width}}", "bold"),
-            clean(f"  {row.status:<11}  {cost:>9}  {at:<16}  "),
-            one_line(row.question),
-        )
-        # whole IDs always: only the question is cut, at the terminal's edge
-        console.print(line, no_wrap=True, overflow="ellipsis", soft_wrap=not console.is_terminal)
+        if beside:
+            line = Text.assemble((_columns(row, width), "bold"), "  ", one_line(row.question))
+            console.print(line, no_wrap=True, overflow="ellipsis")
+        else:
+            console.print(Text(_columns(row, width), "bold"), no_wrap=True, overflow="ellipsis")
+            console.print(Text("  " + one_line(row.question)), no_wrap=True, overflow="ellipsis")
     return 0
+
+
+def _columns(row: RunSummary, width: int) -> str:
+    cost = "" if row.cost_usd is None else f"${row.cost_usd:.4f}"
+    at = (row.created_at or "")[:16].replace("T", " ")
+    return clean(f"{row.thread_id:<{width}}  {row.status:<11}  {cost:>9}  {at:<16}")
