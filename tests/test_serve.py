@@ -142,6 +142,7 @@ async def test_streamed_answer_arrives_in_chunks_with_usage_at_the_end(
     assert fusion["status"] == "ok" and len(fusion["responses"]) == 2
     assert last_choice.id == f"chatcmpl-{fusion['thread_id']}"
     assert usage_chunk.choices == [] and usage_chunk.usage is not None
+    assert (usage_chunk.model_extra or {})["fusion"] == fusion  # the last chunk has it too
     prompt, completion_tokens = answered_usage(llm_env)
     assert (usage_chunk.usage.prompt_tokens, usage_chunk.usage.completion_tokens) == (
         prompt,

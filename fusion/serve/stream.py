@@ -2,8 +2,9 @@
 
 Order: a role chunk at once (so the client sees the response start), panel progress
 as SSE comment lines (`: draft_done vendor/a ...`, ignored by OpenAI clients), the
-judge's answer as content deltas, a last chunk with `finish_reason` and the `fusion`
-metadata, a usage chunk when `stream_options.include_usage` is set, then `[DONE]`.
+judge's answer as content deltas, a chunk with `finish_reason` and the `fusion`
+metadata, a usage chunk (with `fusion` again) when `stream_options.include_usage` is
+set, then `[DONE]`.
 A run that fails after the response started ends with an OpenAI-shaped error event.
 If the judge is asked again after part of its answer went out, a Markdown note says
 the answer below replaces it (`fusion.serve.sent`): a stream cannot take content back.
@@ -94,9 +95,10 @@ async def chunks(
         return
     for piece in sent.rest(result.answer):
         yield chunk({"content": piece})
-    yield chunk({}, finish_reason(result), fusion=metadata(result).model_dump(mode="json"))
-    if run.include_usage:
-        yield chunk(usage=usage(result).model_dump())
+    fusion = metadata(result).model_dump(mode="json")
+    yield chunk({}, finish_reason(result), fusion=fusion)
+    if run.include_usage:  # the last chunk carries `fusion` too, for clients that read only it
+        yield chunk(usage=usage(result).model_dump(), fusion=fusion)
     yield ServerSentEvent(data="[DONE]", sep="\n")
 
 
