@@ -300,6 +300,31 @@ async def test_a_request_from_a_fusion_panel_is_refused(
     assert llm_env.requests_for("vendor/a") == []
 
 
+async def test_over_http_a_server_key_is_required_as_a_bearer_token(
+    llm_env: ScriptedLLMServer, tmp_path: Path
+) -> None:
+    script_panel(llm_env)
+    env = mcp_env(llm_env, tmp_path) | {"FUSION_SERVER_API_KEY": "mcp-key"}
+    server = start_http_server(env, tmp_path)
+    try:
+        initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+        async with httpx.AsyncClient(timeout=CALL_TIMEOUT_S) as http:
+            for headers in ({}, {"Authorization": "Bearer wrong-key"}):
+                refused = await http.post(server.url, json=initialize, headers=headers)
+                assert refused.status_code == 401
+                assert "Authorization: Bearer <FUSION_SERVER_API_KEY>" in refused.text
+        assert llm_env.requests == []
+        keyed = {"Authorization": "Bearer mcp-key"}
+        async with (
+            httpx.AsyncClient(headers=keyed, timeout=CALL_TIMEOUT_S) as http,
+            Client(streamable_http_client(server.url, http_client=http)) as client,  # type: ignore[arg-type]
+        ):
+            result = await client.call_tool("ask_panel", ASK)
+        assert not result.is_error, text_of(result)
+    finally:
+        stop(server)
+
+
 def test_mcp_without_the_extra_names_the_install_command(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

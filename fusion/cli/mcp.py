@@ -44,10 +44,14 @@ def mcp_command(args: argparse.Namespace) -> int:
     if not args.http:
         server.run("stdio")
         return 0
-    if args.host not in LOOPBACK:
+    from fusion.mcp.http import serve_http
+    from fusion.server_key import SERVER_KEY_ENV, server_key
+
+    if args.host not in LOOPBACK and server_key() is None:
         sys.stderr.write(
             f"fusion mcp: warning: {args.host} is reachable by others and the MCP endpoint "
-            "has no authentication: anyone who can connect spends your provider credit\n"
+            f"has no key: anyone who can connect spends your provider credit (set "
+            f"{SERVER_KEY_ENV} to require it as a Bearer token)\n"
         )
-    server.run("streamable-http", host=args.host, port=args.port)
+    serve_http(server, args.host, args.port)
     return 0
