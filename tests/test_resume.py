@@ -278,3 +278,40 @@ def test_a_run_without_its_analysis_resumes_for_the_analysis_alone(
     assert result["analysis"]["unique_insights"][0]["insight"] == "draft a"
     # the first life's three judge calls and the analysis call are all in the cost
     assert result["usage"]["completion_tokens"] > degraded["usage"]["completion_tokens"]
+
+
+def test_ctrl_c_names_the_run_to_resume_and_json_gives_its_thread_id(
+    llm_env: ScriptedLLMServer, env: dict[str, str]
+) -> None:
+    """Ctrl-C (SIGINT) mid-run: exit 130, and the refusal names the run, on stderr and in
+    the JSON on stdout (a script reading stdout alone can find the paid drafts)."""
+    llm_env.script("vendor/fast-a", Text("draft A", cost=0.001))
+    llm_env.script("vendor/slow-c", Hang())
+    args = ["ask", "Q?", "--no-web", "--json", "--judge", "vendor/judge"]
+    args += ["--panel", "vendor/fast-a", "--panel", "vendor/slow-c"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fusion.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    thread_id = proc.stderr.readline().strip().removeprefix("thread: ")
+    wait_for(lambda: saved_writes(env["FUSION_DB"], thread_id, "responses") >= 2, "A's draft")
+    wait_for(lambda: bool(llm_env.requests_for("vendor/slow-c")), "the hanging call")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    refusal = json.loads(stdout)
+    assert refusal["thread_id"] == thread_id
+    assert refusal["error"]["type"] == "interrupted"
+    assert f"fusion resume {thread_id}" in refusal["error"]["message"]
+    assert f"fusion resume {thread_id}" in stderr
+
+    llm_env.script("vendor/slow-c", Text("draft C", cost=0.001))
+    llm_env.script("vendor/judge", echo_judge)
+    resumed = run_fusion("resume", refusal["thread_id"], "--json", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "ok"
+    assert len(llm_env.requests_for("vendor/fast-a")) == 1  # paid once

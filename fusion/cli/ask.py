@@ -20,6 +20,7 @@ from fusion.cli.inputs import CheckedAsk
 from fusion.cli.live import LiveView
 from fusion.cli.render import render_result, write_plain
 from fusion.cli.terminal import StatusLine, clean
+from fusion.cli.thread_line import announce
 from fusion.lease import take_lease
 from fusion.result import FusionResult
 from fusion.runs import db_path, open_checkpointer
@@ -37,7 +38,7 @@ async def ask(args: argparse.Namespace, checked: CheckedAsk, status: StatusLine)
             # the run is on disk before its ID is shown: killed from here on, it resumes
             await register_run(saver, payload, checked.context, thread_id)
             status.clear()
-            err.print(f"thread: {thread_id}", markup=False)
+            announce(err, thread_id)
             runner = stream_run(None, checked.context, saver, thread_id, lease=lease)
             final = await follow(runner, err, plan.panel, plan.judge, live=not args.json)
         finally:

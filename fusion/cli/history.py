@@ -16,6 +16,7 @@ from fusion.catalog import RunSummary, read_run, run_summaries
 from fusion.cli.ask import follow, report
 from fusion.cli.show import render_run, render_steps
 from fusion.cli.terminal import clean, data, one_line
+from fusion.cli.thread_line import announce
 from fusion.graph.builder import build_graph
 from fusion.lease import take_lease
 from fusion.markdown import run_markdown
@@ -38,7 +39,7 @@ async def resume(args: argparse.Namespace) -> int:
         lease = await take_lease(saver, thread_id, "fusion resume")
         try:
             resumption = await prepare_resume(saver, thread_id)
-            err.print(data(f"thread: {thread_id}"))  # an API client can choose any ID
+            announce(err, thread_id)  # an API client can choose any ID
             if resumption.plan is None:
                 err.print("the run had already finished; its result:", markup=False)
                 finished = resumption.finished or {}

@@ -44,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
         return _json_error(kind, str(exc), 2) if as_json else 2
     except KeyboardInterrupt:
         status.clear()
-        message = "interrupted; continue with `fusion resume THREAD_ID` (the thread printed first)"
-        sys.stderr.write(f"fusion: {message}\n")
-        return _json_error("interrupted", message, 130) if as_json else 130
+        thread_id = _announced_run()
+        if thread_id is None:
+            message = "interrupted before any run was saved: nothing to resume"
+        else:
+            message = f"interrupted; continue with `fusion resume {thread_id}`"
+        sys.stderr.write(f"fusion: {one_line(message)}\n")
+        return _json_error("interrupted", message, 130, thread_id) if as_json else 130
     except Exception as exc:
         status.clear()
         if not as_json:
@@ -65,11 +69,23 @@ def _error_type(exc: ConfigError) -> str:
     return "config_error"
 
 
-def _json_error(kind: str, message: str, code: int) -> int:
+def _announced_run() -> str | None:
+    """The run this command saved and named (`thread:`), if it got that far."""
+    if "fusion.cli.thread_line" not in sys.modules:  # nothing imported it: no run yet
+        return None
+    from fusion.cli.thread_line import announced
+
+    return announced()
+
+
+def _json_error(kind: str, message: str, code: int, thread_id: str | None = None) -> int:
     import json
 
     error = {"type": kind, "message": message}
-    sys.stdout.write(json.dumps({"status": "error", "error": error}) + "\n")
+    payload: dict[str, object] = {"status": "error", "error": error}
+    if thread_id is not None:  # the run to resume: its paid drafts are on disk
+        payload["thread_id"] = thread_id
+    sys.stdout.write(json.dumps(payload) + "\n")
     return code
 
 

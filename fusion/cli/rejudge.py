@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any, get_type_hints
 
 from fusion.cli.flags import add_context_flag, add_db_option
+from fusion.cli.thread_line import announce
 from fusion.core.context import Context
 
 REJUDGE_OPTIONS = ("judge", "fallback_judge", "instructions", "judge_order")
@@ -53,7 +54,7 @@ async def rejudge_command(args: argparse.Namespace) -> int:
         )
         # the new run is on disk before its ID is shown: killed from here on, it resumes
         await start_rejudge(saver, rejudging)
-        err.print(data(f"thread: {rejudging.thread_id}"))
+        announce(err, rejudging.thread_id)
         err.print(data(f"re-judging the drafts of {rejudging.source}"))  # any ID an API took
         runner = stream_run(None, rejudging.context, saver, rejudging.thread_id, runner=RUNNER)
         final = await follow(runner, err, [], rejudging.plan.judge, live=not args.json)
