@@ -19,12 +19,13 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from fusion.checkpoints import Checkpoints
-from fusion.core.errors import ConfigError
+from fusion.core.errors import ConfigError, RunBusy
 from fusion.serve.completion import complete
 from fusion.serve.errors import ApiError, internal_error, validation_error
 from fusion.serve.guards import refuse_nested, require_key
 from fusion.serve.limits import checked_request
 from fusion.serve.options import model_ids, run_request, server_settings
+from fusion.serve.retries import LeftRuns, request_key
 from fusion.serve.schemas import ChatCompletion, ChatCompletionRequest, ModelCard, ModelList
 from fusion.serve.stream import stream_response
 from fusion.serve.wording import for_api
@@ -60,6 +61,7 @@ class OpenAIRoute(APIRoute):
 
 def build_router(checkpoints: Checkpoints) -> APIRouter:
     router = APIRouter(prefix="/v1", route_class=OpenAIRoute, dependencies=[Depends(require_key)])
+    left_runs = LeftRuns()
 
     @router.get("/models", response_model=ModelList)
     async def list_models() -> ModelList:
@@ -78,15 +80,29 @@ def build_router(checkpoints: Checkpoints) -> APIRouter:
         dependencies=[Depends(refuse_nested)],
     )
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
-        """One fused answer; `stream: true` for server-sent chunks."""
+        """One fused answer; `stream: true` for server-sent chunks. A retry of a whole
+        answer whose client left resumes that run (`fusion.serve.retries`)."""
         run = run_request(body)
-        thread_id = str(uuid.uuid4())
         saver = await checkpoints.saver()
-        headers = {THREAD_HEADER: thread_id}
         if run.stream:
-            return stream_response(run, saver, thread_id, headers)
+            thread_id = str(uuid.uuid4())
+            return stream_response(run, saver, thread_id, {THREAD_HEADER: thread_id})
+        key = request_key(request.headers, body.model_dump_json())
+        resumed = left_runs.take(key) if saver is not None else None
+        thread_id = resumed or str(uuid.uuid4())
+        headers = {THREAD_HEADER: thread_id}
         try:
-            response = await complete(request, run, saver, thread_id)
+            response = await complete(
+                request,
+                run,
+                saver,
+                thread_id,
+                resume=resumed is not None,
+                on_left=lambda: left_runs.remember(key, thread_id),
+            )
+        except RunBusy as exc:  # the first attempt's run is still stopping: try again
+            left_runs.remember(key, thread_id)
+            raise ApiError(409, f"{exc}; send the request again", code="run_busy") from exc
         except ApiError as exc:
             exc.headers.update(headers)
             raise
