@@ -75,16 +75,23 @@ async def test_a_config_provider_without_api_key_env_sends_no_authorization(
     assert all("authorization" not in r.headers for r in llm_env.requests)
 
 
-async def test_a_config_provider_naming_a_key_variable_still_needs_it(
-    llm_env: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def keyed_provider_for(
+    model: str, llm: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """A config file sending `model` to a provider whose key (`OLLAMA_API_KEY`) is unset."""
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[providers.ollama]\nbase_url = "{llm_env.base_url}"\napi_key_env = "OLLAMA_API_KEY"\n'
-        '\n[models."local/a"]\nprovider = "ollama"\n'
+        f'[providers.ollama]\nbase_url = "{llm.base_url}"\napi_key_env = "OLLAMA_API_KEY"\n'
+        f'\n[models."{model}"]\nprovider = "ollama"\n'
     )
     monkeypatch.setenv("FUSION_CONFIG", str(config))
     monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+
+
+async def test_a_config_provider_naming_a_key_variable_still_needs_it(
+    llm_env: ScriptedLLMServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    keyed_provider_for("local/a", llm_env, monkeypatch, tmp_path)
 
     with pytest.raises(SetupError, match="set OLLAMA_API_KEY"):
         await fuse("Q?", panel=["local/a"], judge="local/a", web=False)
@@ -96,13 +103,7 @@ async def test_a_fallback_judge_without_its_key_is_refused_before_any_call(
 ) -> None:
     """The fallback judge is part of the plan: its missing key is bad input up front,
     not a judge failure after the whole panel was paid for."""
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[providers.ollama]\nbase_url = "{llm_env.base_url}"\napi_key_env = "OLLAMA_API_KEY"\n'
-        '\n[models."local/backup"]\nprovider = "ollama"\n'
-    )
-    monkeypatch.setenv("FUSION_CONFIG", str(config))
-    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    keyed_provider_for("local/backup", llm_env, monkeypatch, tmp_path)
     script(llm_env)
     judges = {"judge": "local/judge", "fallback_judge": "local/backup"}
 

@@ -7,6 +7,7 @@ from outside."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -50,19 +51,21 @@ async def waiting_for_a_connection(pool: Any) -> None:
     await wait_until(lambda: bool(pool.get_stats().get("requests_waiting", 0)), "a caller to wait")
 
 
-async def cancelled_while_waiting(pool: Any) -> asyncio.Task[Any]:
-    """A caller of `getconn()`, cancelled while every connection is busy; then the
+async def cancelled_while_waiting(pool: Any, caller: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """`caller`, cancelled while it waits for a connection (every one busy); then the
     connections come back, so the pool hands one over to the cancelled caller."""
     held = await busy(pool)
-    waiter = asyncio.ensure_future(pool.getconn())
+    task = asyncio.ensure_future(caller)
     await waiting_for_a_connection(pool)
-    waiter.cancel()
+    task.cancel()
     await asyncio.sleep(0.1)  # the cancel lands inside the pool's wait
     for conn in held:
         await pool.putconn(conn)
-    await asyncio.wait({waiter}, timeout=HANG_S)
-    assert waiter.done(), "getconn() never returned"
-    return waiter
+    await asyncio.wait({task}, timeout=HANG_S)
+    if not task.done():
+        task.cancel()
+        pytest.fail("the cancelled caller neither stopped nor ended")
+    return task
 
 
 async def test_the_pools_lost_cancel_is_raised_and_its_connection_goes_back(
@@ -70,7 +73,7 @@ async def test_the_pools_lost_cancel_is_raised_and_its_connection_goes_back(
 ) -> None:
     losing = await opened(PoolThatLosesCancels, postgres_url)
     try:  # the simulated race: the cancelled caller gets a connection, as in psycopg#1345
-        waiter = await cancelled_while_waiting(losing)
+        waiter = await cancelled_while_waiting(losing, losing.getconn())
         assert not waiter.cancelled()
         await losing.putconn(waiter.result())
     finally:
@@ -78,7 +81,7 @@ async def test_the_pools_lost_cancel_is_raised_and_its_connection_goes_back(
 
     safe = await opened(SafePoolOverALosingOne, postgres_url)
     try:
-        waiter = await cancelled_while_waiting(safe)
+        waiter = await cancelled_while_waiting(safe, safe.getconn())
         assert waiter.cancelled()
         # the connection handed over went back: the whole pool is free again
         held = await asyncio.wait_for(busy(safe), HANG_S)
@@ -108,19 +111,8 @@ async def test_a_run_cancelled_while_it_waits_for_a_connection_pays_for_no_call(
     pool = await opened(SafePoolOverALosingOne, postgres_url)
     try:
         saver = await postgres_saver(pool)
-        held = await busy(pool)
-        run = asyncio.ensure_future(
-            collect(stream_run({"prompt": "Q?"}, context, saver, "t-lost"), "t-lost")
-        )
-        await waiting_for_a_connection(pool)
-        run.cancel()
-        await asyncio.sleep(0.1)  # the cancel lands inside the pool's wait
-        for conn in held:
-            await pool.putconn(conn)
-        await asyncio.wait({run}, timeout=HANG_S)
-        if not run.done():
-            run.cancel()
-            pytest.fail("the run neither stopped nor ended")
+        events = stream_run({"prompt": "Q?"}, context, saver, "t-lost")
+        run = await cancelled_while_waiting(pool, collect(events, "t-lost"))
         assert run.cancelled(), "the run went on after it was cancelled"
         assert llm_env.requests == []  # nothing paid after the cancel
     finally:

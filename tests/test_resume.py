@@ -30,6 +30,21 @@ def env(llm_env: ScriptedLLMServer, tmp_path: Path, run_db: str) -> dict[str, st
     return run_env
 
 
+def started(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """`fusion *args` running, and the thread ID it printed first (`thread: ...`)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fusion.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    first_line = proc.stderr.readline().strip()
+    assert first_line.startswith("thread: "), first_line
+    return proc, first_line.removeprefix("thread: ")
+
+
 def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
     llm_env: ScriptedLLMServer, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -41,17 +56,7 @@ def test_sigkill_after_two_drafts_then_resume_calls_only_the_missing_panelist(
     for model in PANEL:
         args += ["--panel", model]
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fusion.cli.main", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    first_line = proc.stderr.readline().strip()
-    assert first_line.startswith("thread: ")
-    thread_id = first_line.removeprefix("thread: ")
+    proc, thread_id = started(args, env)
     db = env["FUSION_DB"]
     # fan_out's reset of `responses` is one write; each finished panelist adds one
     wait_for(
@@ -289,15 +294,7 @@ def test_ctrl_c_names_the_run_to_resume_and_json_gives_its_thread_id(
     llm_env.script("vendor/slow-c", Hang())
     args = ["ask", "Q?", "--no-web", "--json", "--judge", "vendor/judge"]
     args += ["--panel", "vendor/fast-a", "--panel", "vendor/slow-c"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fusion.cli.main", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    thread_id = proc.stderr.readline().strip().removeprefix("thread: ")
+    proc, thread_id = started(args, env)
     wait_for(lambda: saved_writes(env["FUSION_DB"], thread_id, "responses") >= 2, "A's draft")
     wait_for(lambda: bool(llm_env.requests_for("vendor/slow-c")), "the hanging call")
     proc.send_signal(signal.SIGINT)
