@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.cli import fusion_here
-from tests.fixtures.llm_replies import Text
+from tests.fixtures.llm_replies import Error, Text
 from tests.fixtures.llm_server import ScriptedLLMServer
 from tests.fixtures.panel_scripts import echo_judge
 
@@ -158,3 +158,21 @@ def test_a_db_that_cannot_be_opened_is_one_line_and_exit_2(
     assert asked.returncode == 2
     assert json.loads(asked.stdout)["error"]["type"] == "config_error"
     assert llm_env.requests == []  # refused before any call
+
+
+def test_a_failed_run_says_what_to_run_next(
+    llm_env: ScriptedLLMServer, env: dict[str, str]
+) -> None:
+    llm_env.script("vendor/a", Text("alpha draft"))
+    llm_env.script("vendor/judge", Error(400, "context too long"))
+    asked = fusion_here("ask", "Q?", *[a for a in RUN if a != "--json"], env=env)
+    assert asked.returncode == 1, asked.stderr
+    thread_id = asked.stderr.split("thread: ", 1)[1].split()[0]
+    step = (
+        f"next: `fusion resume {thread_id}` retries only what failed, or "
+        f"`fusion rejudge {thread_id} --judge MODEL` judges the drafts again"
+    )
+    assert step in asked.stderr
+    shown = fusion_here("show", thread_id, env={**env, "COLUMNS": "60"})
+    assert shown.returncode == 0, shown.stderr
+    assert step in shown.stdout  # whole, though wider than the terminal: it is pasted

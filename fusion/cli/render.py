@@ -26,6 +26,7 @@ __all__ = [
     "cost_line",
     "drafts_view",
     "failures_view",
+    "next_step",
     "render_result",
     "write_plain",
 ]
@@ -56,6 +57,8 @@ def render_result(console: Console, result: FusionResult) -> None:
         console.print(line)
     console.print(Rule())
     console.print(data(cost_line(result)), soft_wrap=True)
+    if step := next_step(result):
+        console.print(data(step, "dim"), soft_wrap=True)
 
 
 def write_plain(result: FusionResult) -> None:
@@ -68,6 +71,19 @@ def write_plain(result: FusionResult) -> None:
     for line in failures_view(result):
         sys.stderr.write(line.plain + "\n")
     sys.stderr.write(clean(cost_line(result)) + "\n")
+    if step := next_step(result):
+        sys.stderr.write(clean(step) + "\n")
+
+
+def next_step(result: FusionResult) -> str | None:
+    """What to run after a failed run: resume retries only what failed; with drafts in
+    hand, another judge can take them."""
+    if result.status != "failed" or not result.thread_id:
+        return None
+    step = f"next: `fusion resume {result.thread_id}` retries only what failed"
+    if any(r.status == "ok" for r in result.responses):
+        step += f", or `fusion rejudge {result.thread_id} --judge MODEL` judges the drafts again"
+    return step
 
 
 def _why(result: FusionResult) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fusion.catalog import StoredRun
-from fusion.cli.render import analysis_view, cost_line, drafts_view, failures_view
+from fusion.cli.render import analysis_view, cost_line, drafts_view, failures_view, next_step
 from fusion.cli.terminal import clean, data, markdown
 
 __all__ = ["render_run", "render_steps"]
@@ -29,7 +29,9 @@ def render_run(console: Console, run: StoredRun) -> None:
         line.append(f" · continue it with `fusion resume {clean(result.thread_id or '')}`", "dim")
     elif result.failure_reason:
         line.append(f" · {result.failure_reason}", "yellow")
-    console.print(line)
+    console.print(line, soft_wrap=True)  # a command cut over two lines cannot be pasted
+    if step := next_step(result):
+        console.print(data(step, "dim"), soft_wrap=True)
     if result.rejudge_of:
         console.print(Text.assemble("re-judges the drafts of ", data(result.rejudge_of)))
     console.print(Rule("answer"))
@@ -38,7 +40,7 @@ def render_run(console: Console, run: StoredRun) -> None:
         if result.answer_truncated:
             console.print(Text("the answer was cut at the judge's token limit", "yellow"))
     elif state == "interrupted":
-        console.print(Text("no answer yet: the run was interrupted before the judge", "dim"))
+        console.print(Text("no answer yet: the run was interrupted before its answer", "dim"))
     elif state == "running":
         console.print(Text("no answer yet: the run is still running", "dim"))
     else:
