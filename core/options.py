@@ -5,12 +5,14 @@ metadata (see `fusion.core.context`)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, Union, get_args, get_origin
 
 from fusion.core.context import Context
 
-__all__ = ["Surface", "flag_of", "held_type", "option_fields"]
+__all__ = ["Surface", "flag_of", "flag_words", "held_type", "option_fields", "reword"]
 
 Surface = Literal["cli", "serve"]
 
@@ -33,6 +35,25 @@ def flag_of(field: dataclasses.Field[Any]) -> str:
         return str(flag)
     name = field.name.replace("_", "-")
     return f"--no-{name}" if field.default is True else f"--{name}"
+
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
+
+
+def flag_words(say: Callable[[dataclasses.Field[Any], bool], str]) -> dict[str, str]:
+    """Each run flag (`--panel`, `--no-web`) and how another interface says it:
+    `say(field, off)`, `off` for a `--no-` flag that turns the field off."""
+    words: dict[str, str] = {}
+    for field in option_fields("serve"):
+        flag = flag_of(field)
+        words[flag] = say(field, flag.startswith("--no-") and field.default is True)
+    return words
+
+
+def reword(message: str, words: Mapping[str, str]) -> str:
+    """`message` (a check's refusal, which names the fix as a CLI flag) with each run
+    flag in `words` said as the interface reading it says it."""
+    return _FLAG.sub(lambda m: words.get(m.group(0), m.group(0)), message)
 
 
 def held_type(hint: Any) -> Any:

@@ -162,7 +162,8 @@ async def test_ask_panel_over_streamable_http(
     [
         ({"question": "  "}, "prompt is empty"),
         ({"question": "Q?", "preset": "nope"}, "unknown preset 'nope'"),
-        ({"question": "Q?", "panel": [f"vendor/m{i}" for i in range(9)]}, "8"),
+        ({"question": "Q?", "panel": [f"vendor/m{i}" for i in range(9)]}, "drop some `panel`"),
+        ({"question": "Q?", "search_provider": "searxng"}, "run with `web=false`"),
         ({"question": "Q?", "search_max_results": 50}, "search_max_results is 50: use 1 to 20"),
         ({"question": "Q?", "research": "nope"}, "research is 'nope': give one of agentic"),
     ],
@@ -175,6 +176,7 @@ async def test_bad_input_is_a_one_line_tool_error(
     assert result.is_error
     message = text_of(result)
     assert expected in message and "\n" not in message
+    assert " --" not in message  # a tool's arguments, never the CLI's flags
     assert llm_env.requests_for("vendor/judge") == []
 
 

@@ -77,7 +77,10 @@ def test_a_refused_form_comes_back_as_it_was_sent(
     page.get_by_label("Web search and reading").uncheck()
     page.get_by_label("Search topic", exact=True).select_option("news")
     page.get_by_role("button", name="Ask").click()
-    page.get_by_role("alert").filter(has_text=re.compile(r"\b8\b")).wait_for()
+    alert = page.get_by_role("alert").filter(has_text=re.compile(r"\b8\b"))
+    alert.wait_for()
+    # the fix in the page's words: the input to change, not the CLI's --panel
+    assert "drop some “Panel models (one per line)” models" in alert.inner_text()
     assert page.locator("#advanced").get_attribute("open") is not None
     assert page.get_by_label("Panel models (one per line)").input_value() == nine
     assert not page.get_by_label("Web search and reading").is_checked()

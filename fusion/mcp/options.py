@@ -14,14 +14,15 @@ import dataclasses
 import inspect
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, get_origin, get_type_hints
 
 from pydantic import Field, TypeAdapter, WithJsonSchema
 
 from fusion.core.context import Context
-from fusion.core.options import held_type, option_fields
+from fusion.core.options import flag_words, held_type, option_fields, reword
 
-__all__ = ["with_run_options"]
+__all__ = ["for_tools", "with_run_options"]
 
 Tool = TypeVar("Tool", bound=Callable[..., Any])
 
@@ -77,3 +78,14 @@ def with_run_options(tool: Tool) -> Tool:
     published = [*named[:first_keyword], *_option_parameters(), *named[first_keyword:]]
     tool.__signature__ = signature.replace(parameters=published)  # type: ignore[attr-defined]
     return tool
+
+
+@cache
+def _arguments() -> dict[str, str]:
+    """`--flag` -> the tool argument that sets it."""
+    return flag_words(lambda field, off: f"`{field.name}=false`" if off else f"`{field.name}`")
+
+
+def for_tools(message: str) -> str:
+    """A refusal in a tool caller's words: each run flag becomes its argument."""
+    return reword(message, _arguments())

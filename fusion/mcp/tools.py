@@ -29,7 +29,7 @@ from fusion.core.settings import load_settings_async
 from fusion.detach import detached
 from fusion.lease import take_lease
 from fusion.markdown import run_markdown
-from fusion.mcp.options import with_run_options
+from fusion.mcp.options import for_tools, with_run_options
 from fusion.mcp.progress import Progress
 from fusion.mcp.results import PanelAnswer
 from fusion.result import FusionResult
@@ -129,7 +129,7 @@ class PanelTools:
             context = make_context(**options)
             preflight(context, question)
         except ConfigError as exc:
-            raise ToolError(str(exc)) from exc
+            raise ToolError(for_tools(str(exc))) from exc
         thread_id = str(uuid.uuid4())
         payload = run_input(question.strip(), None)
         if background:
@@ -162,7 +162,7 @@ class PanelTools:
                 events = stream_run(None, resumption.context, saver, thread_id, lease=lease)
                 final = await self._follow(events, Progress(ctx))
             except ConfigError as exc:
-                raise ToolError(str(exc)) from exc
+                raise ToolError(for_tools(str(exc))) from exc
             finally:
                 if lease is not None:
                     await lease.release()
@@ -191,7 +191,7 @@ class PanelTools:
                 events = stream_rejudge(saver, rejudging)
                 final = await self._follow(events, Progress(ctx))
         except ConfigError as exc:
-            raise ToolError(str(exc)) from exc
+            raise ToolError(for_tools(str(exc))) from exc
         return _result(PanelAnswer.of_state(final, rejudging.thread_id))
 
     async def get_run(self, thread_id: ThreadId) -> Annotated[CallToolResult, PanelAnswer]:
@@ -203,7 +203,7 @@ class PanelTools:
         except ConfigError as exc:
             if thread_id in self._background:  # started, no checkpoint written yet
                 return _result(PanelAnswer(thread_id=thread_id, status="running"))
-            raise ToolError(str(exc)) from exc
+            raise ToolError(for_tools(str(exc))) from exc
         answer = PanelAnswer.stored(stored)
         if thread_id in self._background:
             answer.status = "running"
@@ -235,7 +235,7 @@ class PanelTools:
             check_context_window(plan, settings, question)
             estimate = estimate_run(context, plan, settings, question)
         except ConfigError as exc:
-            raise ToolError(str(exc)) from exc
+            raise ToolError(for_tools(str(exc))) from exc
         return CallToolResult(
             content=[TextContent(type="text", text=f"expected cost: {estimate.range_text()}")],
             structured_content=estimate.model_dump(mode="json"),

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from fusion.core.context import Context
 from fusion.core.errors import ConfigError
-from fusion.core.options import held_type, option_fields
+from fusion.core.options import flag_words, held_type, option_fields, reword
 from fusion.web.markdown import render
 
 __all__ = ["FormOption", "advanced_changed", "form_options", "options_from"]
@@ -146,3 +146,21 @@ def advanced_changed(form: Mapping[str, str]) -> bool:
         elif (form.get(option.name) or "").strip():
             return True
     return False
+
+
+@cache
+def _labels() -> dict[str, str]:
+    """`--flag` -> the form's input for it, by its label."""
+    label = {option.name: option.label for option in form_options()}
+    label["preset"] = "Preset"  # its own menu, beside the question
+
+    def say(field: Any, off: bool) -> str:
+        shown = f"“{label.get(field.name, field.name)}”"
+        return f"{shown} off" if off else shown
+
+    return flag_words(say)
+
+
+def for_page(message: str) -> str:
+    """A refusal in the page's words: each run flag becomes the input that sets it."""
+    return reword(message, _labels())

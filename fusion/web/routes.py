@@ -21,7 +21,7 @@ from fusion.checkpoints import Checkpoints
 from fusion.core.errors import ConfigError, RunBusy
 from fusion.core.settings import load_settings_async
 from fusion.web import actions, auth, export, markdown, views
-from fusion.web.form import advanced_changed, form_options
+from fusion.web.form import advanced_changed, for_page, form_options
 from fusion.web.live import LiveRuns
 from fusion.web.pages import SECURITY_HEADERS, asset, fragment, page
 from fusion.web.store import list_runs, load_run
@@ -134,7 +134,7 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
         try:
             thread_id = await actions.ask(live, await checkpoints.saver(), form)
         except ConfigError as exc:
-            return await home(form, str(exc), status=400)
+            return await home(form, for_page(str(exc)), status=400)
         return RedirectResponse(f"/runs/{thread_id}", status_code=303)
 
     @router.post("/estimate", dependencies=posted)
@@ -142,7 +142,7 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
         try:
             result = await actions.estimate(await form_of(request))
         except ConfigError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse({"error": for_page(str(exc))}, status_code=400)
         return JSONResponse(
             {
                 "low_usd": result.low_usd,
@@ -202,7 +202,7 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
         except RunBusy as exc:  # another runner (replica, `fusion resume`) holds it
             return _error(409, str(exc))
         except ConfigError as exc:
-            return _error(400, str(exc))
+            return _error(400, for_page(str(exc)))
         return RedirectResponse(f"/runs/{thread_id}", status_code=303)
 
     @router.post("/runs/{thread_id}/rejudge", dependencies=posted)
@@ -210,7 +210,7 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
         try:
             new = await actions.rejudge(live, await checkpoints.saver(), thread_id)
         except ConfigError as exc:
-            return _error(400, str(exc))
+            return _error(400, for_page(str(exc)))
         return RedirectResponse(f"/runs/{new}", status_code=303)
 
     @router.post("/runs/{thread_id}/follow-up", dependencies=posted)
@@ -221,7 +221,7 @@ def build_web_router(checkpoints: Checkpoints, live: LiveRuns) -> APIRouter:
                 live, await checkpoints.saver(), thread_id, form.get("question", "")
             )
         except ConfigError as exc:
-            return _error(400, str(exc))
+            return _error(400, for_page(str(exc)))
         return RedirectResponse(f"/runs/{new}", status_code=303)
 
     @router.get("/runs/{thread_id}/export.{kind}", dependencies=signed)
