@@ -3,9 +3,12 @@ run it named, so that an interrupt (Ctrl-C) can say which run to resume."""
 
 from __future__ import annotations
 
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from fusion.cli.terminal import data
+
+if TYPE_CHECKING:  # (the parser imports the commands: no Rich before bad input is refused)
+    from rich.console import Console
 
 __all__ = ["announce", "announced"]
 
