@@ -30,10 +30,21 @@ def env(llm_env: ScriptedLLMServer, tmp_path: Path, run_db: str) -> dict[str, st
     return run_env
 
 
+AT_A_TERMINAL = (
+    "import signal, sys\n"
+    # Ctrl-C as at a terminal: a job started in the background (CI's, often) ignores
+    # SIGINT, and Python then leaves it ignored in every process it starts
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "from fusion.cli.main import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
 def started(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    """`fusion *args` running, and the thread ID it printed first (`thread: ...`)."""
+    """`fusion *args` running, as from a terminal, and the thread ID it printed first
+    (`thread: ...`)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fusion.cli.main", *args],
+        [sys.executable, "-c", AT_A_TERMINAL, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
