@@ -50,11 +50,11 @@ class StoredRun(BaseModel):
         return self.result.status
 
 
-async def run_state(saver: Saver, thread_id: str, snapshot: Any) -> RunState:
-    """The run's `RunState`: a run with no status yet is `running` while its lease is
-    live, else `interrupted`."""
+async def run_state(saver: Saver, thread_id: str, snapshot: Any, result: FusionResult) -> RunState:
+    """The run's `RunState` (`result` is its snapshot's): a run with no status yet is
+    `running` while its lease is live, else `interrupted`."""
     if is_finished(snapshot):
-        return FusionResult.from_state(snapshot.values, thread_id).status
+        return result.status
     return "running" if await runner_of(saver, thread_id) is not None else "interrupted"
 
 
@@ -63,7 +63,7 @@ async def _summary(saver: Saver, thread_id: str, snapshot: Any) -> RunSummary:
     result = FusionResult.from_state(values, thread_id)
     return RunSummary(
         thread_id=thread_id,
-        status=await run_state(saver, thread_id, snapshot),
+        status=await run_state(saver, thread_id, snapshot, result),
         cost_usd=result.usage.cost_usd,
         question=await run_question(saver, thread_id, values),
         created_at=snapshot.created_at,

@@ -56,7 +56,7 @@ async def load_run(saver: Saver, thread_id: str) -> Run:
     return Run(
         thread_id=thread_id,
         question=str(values.get("question") or ""),
-        state=await run_state(saver, thread_id, snapshot),
+        state=await run_state(saver, thread_id, snapshot, result),
         result=result,
         panel=list(values.get("panel") or []),
         judge=str(values.get("judge_model") or ""),
